@@ -1,0 +1,42 @@
+# shoal: `make demo` runs the local demo swarm, `make test` runs the tests.
+# Uses `deno` from PATH when it is the pinned version, otherwise installs the
+# npm package deno@$(DENO_VERSION) into .tools/ (git-ignored) and uses that.
+
+DENO_VERSION := 2.9.6
+LOCAL_DENO := .tools/node_modules/.bin/deno
+DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "deno $(DENO_VERSION) "; then command -v deno; else echo $(LOCAL_DENO); fi)
+
+.PHONY: all demo dev test check build bench bench-tracker deno clean
+
+all: check test
+
+deno: $(DENO)
+
+$(LOCAL_DENO):
+	mkdir -p .tools
+	[ -f .tools/package.json ] || echo '{"private":true}' > .tools/package.json
+	cd .tools && npm install --no-audit --no-fund --loglevel=error deno@$(DENO_VERSION)
+	$(LOCAL_DENO) --version
+
+demo: deno
+	$(DENO) task dev
+
+test: deno
+	$(DENO) task test
+
+check: deno
+	$(DENO) task check
+
+bench: deno
+	$(DENO) task bench
+
+bench-tracker: deno
+	$(DENO) task bench:tracker
+
+# deno compile fetches its runtime (denort) for the target; where that cannot
+# be downloaded, point DENORT_BIN at a denort binary of the same version.
+build: deno
+	$(DENO) task compile
+
+clean:
+	rm -rf dist .tools

@@ -1,0 +1,145 @@
+/**
+ * shoal: group-based peer-to-peer file sharing.
+ *
+ *   shoal tracker <tracker_info> <n> [options]
+ *   shoal peer <ip>:<port> <tracker_info> [options]
+ *
+ * Parses arguments and hands over to tracker/ or peer/; no logic lives here.
+ */
+import { parseArgs } from "node:util";
+import { VERSION } from "./shared/constants.ts";
+import { describeError } from "./shared/errors.ts";
+import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
+import { runTracker } from "./tracker/tracker.ts";
+import { runPeer } from "./peer/peer.ts";
+
+const USAGE = `usage: shoal tracker <tracker_info> <n> [options]
+       shoal peer <ip>:<port> <tracker_info> [options]
+       shoal --version
+
+Run 'shoal tracker --help' or 'shoal peer --help' for the options of each role.`;
+
+const TRACKER_USAGE = `usage: shoal tracker <tracker_info> <n> [options]
+
+Starts tracker <n> (1 or 2) of the pair listed in <tracker_info> (one tracker
+per line, 'ip:port' or 'ip port'; '#' comments). Console on stdin: status,
+promote, quit.
+
+options:
+  --data-dir <dir>       where this tracker keeps its state (default ~/.shoal/tracker<n>)
+  --cluster-key <file>   shared secret of the pair, created if missing
+                         (default <data-dir>/../cluster.key)
+  --heartbeat <ms>       heartbeat interval on the tracker link (default 1000)
+  --grace <ms>           how long a secondary waits for a lost primary (default 1000)
+  -h, --help             show this help`;
+
+const PEER_USAGE = `usage: shoal peer <ip>:<port> <tracker_info> [options]
+
+Starts a peer that serves pieces on <ip>:<port> and opens the shell (commands on
+stdin, one per line; type 'help').
+
+options:
+  --state-dir <dir>      where this peer keeps its state (default ~/.shoal/peer-<ip>_<port>)
+  -h, --help             show this help`;
+
+class UsageError extends Error {}
+
+function intOption(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 10 || n > 600_000) {
+    throw new UsageError(`--${name} must be a whole number of milliseconds from 10 to 600000`);
+  }
+  return n;
+}
+
+async function tracker(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string" },
+      "cluster-key": { type: "string" },
+      heartbeat: { type: "string" },
+      grace: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(TRACKER_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(TRACKER_USAGE);
+  const [info, nText] = positionals as [string, string];
+  if (nText !== "1" && nText !== "2") throw new UsageError(`<n> must be 1 or 2\n${TRACKER_USAGE}`);
+  return await runTracker({
+    trackerInfo: info,
+    n: nText === "1" ? 1 : 2,
+    dataDir: values["data-dir"],
+    clusterKey: values["cluster-key"],
+    heartbeatMs: intOption(values.heartbeat, "heartbeat"),
+    graceMs: intOption(values.grace, "grace"),
+  });
+}
+
+async function peer(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "state-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(PEER_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError(PEER_USAGE);
+  let addr;
+  try {
+    addr = parseEndpoint(positionals[0]!);
+  } catch (err) {
+    throw new UsageError(`${describeError(err)}\n${PEER_USAGE}`);
+  }
+  const trackers = await readTrackerInfo(positionals[1]!);
+  return await runPeer({ addr, trackers, stateDir: values["state-dir"] });
+}
+
+/** Runs the command line; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [role, ...rest] = args;
+  try {
+    if (role === "--version" || role === "-V") {
+      console.log(`shoal ${VERSION}`);
+      return 0;
+    }
+    if (role === "--help" || role === "-h") {
+      console.log(USAGE);
+      return 0;
+    }
+    if (role === "tracker") return await tracker(rest);
+    if (role === "peer") return await peer(rest);
+    throw new UsageError(USAGE);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    if (
+      (err as Error)?.name === "TypeError" &&
+      (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(
+        `error: ${describeError(err)}\n${
+          role === "tracker" ? TRACKER_USAGE : role === "peer" ? PEER_USAGE : USAGE
+        }`,
+      );
+      return 2;
+    }
+    console.error(`error: ${describeError(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

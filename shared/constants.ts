@@ -1,0 +1,16 @@
+/** Protocol-wide constants. Timeouts used by a single module live at the top of that module. */
+
+/** The version printed by `shoal --version` and sent in hello messages. */
+export const VERSION = "0.1.0";
+
+/** Every shared file is cut into pieces of this many bytes (the last piece may be shorter). */
+export const PIECE_SIZE = 512 * 1024;
+
+/** The largest control (JSON) frame a client connection may send. */
+export const MAX_CONTROL_FRAME = 1024 * 1024;
+
+/** The largest frame on the authenticated tracker link (snapshots travel in parts below this). */
+export const MAX_LINK_FRAME = 64 * 1024 * 1024;
+
+/** The largest frame carrying piece data: a piece plus its header. */
+export const MAX_DATA_FRAME = PIECE_SIZE + 64;

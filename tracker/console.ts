@@ -1,0 +1,44 @@
+/** The tracker's console on stdin: `status`, `promote`, `quit`. End of input leaves it running. */
+import type { RunningTracker } from "./tracker.ts";
+
+/** Reads console commands from stdin; calls `quit` on `quit`. */
+export async function runConsole(t: RunningTracker, quit: () => void): Promise<void> {
+  const out = (s: string) => console.log(s);
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let buf = "";
+  try {
+    for await (const chunk of lines) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line === "") continue;
+        if (line === "status") {
+          const s = t.node.status();
+          const o = s.other as Record<string, unknown>;
+          out(
+            `tracker ${s.tracker}: ${s.role}, epoch ${s.epoch}, last op ${s.index} ` +
+              `(committed ${s.commitIndex})${s.catchingUp ? ", catching up" : ""}`,
+          );
+          out(
+            o.connected
+              ? `other tracker: connected, ${o.role}, epoch ${o.epoch}, last op ${o.index}`
+              : "other tracker: not connected",
+          );
+          out(`connections: ${t.server.connections}`);
+        } else if (line === "promote") {
+          t.node.forcePromote();
+          out(`tracker ${t.node.n} is ${t.node.role}`);
+        } else if (line === "quit" || line === "exit") {
+          quit();
+          return;
+        } else {
+          out(`error: unknown command "${line.slice(0, 40)}" (status, promote, quit)`);
+        }
+      }
+    }
+  } catch {
+    // stdin closed or unreadable: the tracker keeps running without a console.
+  }
+}

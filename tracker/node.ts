@@ -1,0 +1,565 @@
+/**
+ * One tracker of the pair: its role (primary or secondary), the replicated
+ * write path and the link to the other tracker. The state itself is the pure
+ * {@linkcode TrackerState}; this class decides who writes, persists, ships ops
+ * and answers clients only once an op is safe on both trackers (or on the
+ * primary alone while the other is down).
+ */
+import type { Message } from "../shared/frame.ts";
+import { ConnectionError, describeError } from "../shared/errors.ts";
+import { log } from "../shared/log.ts";
+import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
+import {
+  propose,
+  type ProposeEnv,
+  query,
+  READ_COMMANDS,
+  type Request,
+  WRITE_COMMANDS,
+} from "./commands.ts";
+import { dialLink, type Link } from "./link.ts";
+import type { LogEntry, Op, Result } from "./ops.ts";
+import { hashPassword, newCredentials } from "./passwords.ts";
+import { randomHex } from "./cluster_key.ts";
+import { type StateSnapshot, TrackerState } from "./state.ts";
+import type { Store } from "./store.ts";
+import { nextEpoch, type Role, shouldLead, type TrackerView } from "./roles.ts";
+
+const logger = log("tracker", "replication");
+
+/** Entries sent in one frame while a secondary catches up. */
+const CATCH_UP_BATCH = 500;
+/** Dial interval while a secondary waits out its grace period. */
+const GRACE_DIAL_MS = 100;
+
+/** Options for {@linkcode TrackerNode}. */
+export interface NodeOptions {
+  n: 1 | 2;
+  trackers: [Endpoint, Endpoint];
+  store: Store;
+  key: CryptoKey;
+  /** Heartbeat interval on the tracker link; three missed mean the other is dead. */
+  heartbeatMs: number;
+  /** How long a secondary waits for a dropped link to come back before it promotes itself. */
+  graceMs: number;
+}
+
+interface ActiveLink extends Link {
+  other: TrackerView | null;
+  lastSeen: number;
+  /** Catch-up is over: the link now carries live ops. */
+  established: boolean;
+  /** Primary side: the secondary is caught up and every new op goes to it. */
+  followerLive: boolean;
+  /** Primary side: highest index the secondary has persisted. */
+  acked: number;
+  timer: ReturnType<typeof setInterval>;
+}
+
+class NotPrimary extends Error {}
+
+/** A tracker of the replicated pair. */
+export class TrackerNode {
+  readonly n: 1 | 2;
+  role: Role = "starting";
+  epoch: number;
+  state: TrackerState;
+  #opts: NodeOptions;
+  #store: Store;
+  #commitIndex: number;
+  #waiters: { index: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  #link: ActiveLink | null = null;
+  #lostAt = 0;
+  #syncing: boolean;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+  #dialAbort = new AbortController();
+  #loop: Promise<void> | null = null;
+
+  constructor(opts: NodeOptions) {
+    this.#opts = opts;
+    this.n = opts.n;
+    this.#store = opts.store;
+    this.state = opts.store.load();
+    this.epoch = Math.max(Number(opts.store.getMeta("epoch") ?? 0), this.state.epoch);
+    this.#syncing = opts.store.getMeta("syncing") === "1";
+    this.#commitIndex = this.state.index;
+  }
+
+  /** Starts looking for the other tracker; the role is settled from there. */
+  start(): void {
+    this.#loop = this.#dialLoop();
+  }
+
+  /** Stops dialing and closes the link. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#dialAbort.abort();
+    this.#wake?.();
+    this.#link?.conn.close();
+    for (const w of this.#waiters.splice(0)) w.reject(new NotPrimary());
+    await this.#loop;
+  }
+
+  /** Forces this tracker to become primary (operator override, e.g. after a lost catch-up). */
+  forcePromote(): void {
+    if (this.role === "primary") return;
+    this.#setSyncing(false);
+    this.#promote(this.#link?.other?.epoch ?? 0);
+    this.#link?.conn.close();
+  }
+
+  /** A summary for the console and for tests. */
+  status(): Record<string, unknown> {
+    const l = this.#link;
+    return {
+      tracker: this.n,
+      role: this.role,
+      epoch: this.epoch,
+      index: this.state.index,
+      commitIndex: this.#commitIndex,
+      catchingUp: this.#syncing,
+      other: l?.other
+        ? {
+          connected: true,
+          role: l.other.role,
+          epoch: l.other.epoch,
+          index: l.other.index,
+          live: l.followerLive || (l.established && this.role === "secondary"),
+        }
+        : { connected: false },
+    };
+  }
+
+  /** Answers one client request message (`{t:"req", id, cmd, args, token}`). */
+  async handleRequest(msg: Message): Promise<Message> {
+    const id = msg.id;
+    if (typeof id !== "string" || id.length === 0 || id.length > 128) {
+      return {
+        t: "res",
+        id: null,
+        ok: false,
+        error: "request id must be a string of 1-128 characters",
+      };
+    }
+    const reply = (r: Result): Message =>
+      r.ok ? { t: "res", id, ok: true, data: r.data } : { t: "res", id, ok: false, error: r.error };
+    const { cmd, token } = msg;
+    const args = msg.args ?? {};
+    if (
+      typeof cmd !== "string" || typeof args !== "object" || args === null || Array.isArray(args) ||
+      (token !== undefined && typeof token !== "string")
+    ) {
+      return reply({
+        ok: false,
+        error: "malformed request: needs cmd (string), args (object), token (string)",
+      });
+    }
+    const req: Request = {
+      cmd,
+      args: args as Record<string, unknown>,
+      token: token as string | undefined,
+    };
+    if (!READ_COMMANDS.has(cmd) && !WRITE_COMMANDS.has(cmd)) {
+      return reply({ ok: false, error: `unknown command ${cmd}` });
+    }
+    if (this.role !== "primary") return this.#notPrimary(id);
+    try {
+      if (READ_COMMANDS.has(cmd)) {
+        await this.#commit(this.state.index);
+        return reply(query(this.state, req));
+      }
+      return reply(await this.#write(req, id));
+    } catch (err) {
+      if (err instanceof NotPrimary) return this.#notPrimary(id);
+      if (err instanceof BadPassword) return reply({ ok: false, error: err.message });
+      throw err;
+    }
+  }
+
+  #notPrimary(id: string): Message {
+    if (this.role === "secondary") {
+      return {
+        t: "res",
+        id,
+        ok: false,
+        code: "not_primary",
+        error: "this tracker is the secondary",
+        primary: formatEndpoint(this.#opts.trackers[2 - this.n]!),
+      };
+    }
+    return { t: "res", id, ok: false, code: "unavailable", error: "this tracker is not ready" };
+  }
+
+  async #write(req: Request, reqId: string): Promise<Result> {
+    const seen = this.state.dedup(reqId);
+    if (seen) {
+      await this.#commit(this.state.index);
+      return seen;
+    }
+    const env = await this.#prepare(req);
+    if (this.role !== "primary") throw new NotPrimary();
+    const again = this.state.dedup(reqId);
+    if (again) {
+      await this.#commit(this.state.index);
+      return again;
+    }
+    const p = propose(this.state, req, env);
+    if ("result" in p) return p.result;
+    const { entry, result } = this.#append(p.op, reqId);
+    await this.#commit(entry.index);
+    return result;
+  }
+
+  async #prepare(req: Request): Promise<ProposeEnv> {
+    const env: ProposeEnv = { now: Date.now(), token: randomHex(32) };
+    const pw = req.args.password;
+    if (req.cmd === "create_user" || req.cmd === "login") {
+      if (typeof pw !== "string" || pw.length === 0 || pw.length > 1024) {
+        throw new BadPassword();
+      }
+    }
+    if (req.cmd === "create_user") env.credentials = await newCredentials(pw as string);
+    if (req.cmd === "login" && typeof req.args.user === "string") {
+      const u = this.state.users.get(req.args.user);
+      if (u) env.loginHash = await hashPassword(pw as string, u.salt, u.iterations);
+    }
+    return env;
+  }
+
+  /** Appends an op to the log as primary: persist, apply, ship. */
+  #append(op: Op, reqId?: string): { entry: LogEntry; result: Result } {
+    const entry: LogEntry = { index: this.state.index + 1, epoch: this.epoch, op };
+    if (reqId !== undefined) entry.reqId = reqId;
+    this.#store.append(entry);
+    const result = this.state.apply(entry);
+    this.#store.maybeCompact(this.state);
+    const l = this.#link;
+    if (l?.followerLive) l.conn.send({ t: "op", e: entry }).catch(() => {});
+    else this.#advanceCommit(this.state.index);
+    return { entry, result };
+  }
+
+  #commit(index: number): Promise<void> {
+    if (this.#commitIndex >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ index, resolve, reject }));
+  }
+
+  #advanceCommit(index: number): void {
+    if (index <= this.#commitIndex) return;
+    this.#commitIndex = index;
+    if (this.#waiters.length === 0) return;
+    const still = [];
+    for (const w of this.#waiters) {
+      if (w.index <= index) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  #promote(otherEpoch: number): void {
+    this.epoch = nextEpoch(Math.max(this.epoch, otherEpoch, this.state.epoch), this.n);
+    this.#store.setMeta("epoch", String(this.epoch));
+    this.role = "primary";
+    this.#lostAt = 0;
+    logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
+    this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
+    this.#advanceCommit(this.state.index);
+  }
+
+  #stepDown(): void {
+    logger.warn("Tracker {n} steps down to secondary (epoch {epoch})", {
+      n: this.n,
+      epoch: this.epoch,
+    });
+    this.role = "secondary";
+    for (const w of this.#waiters.splice(0)) w.reject(new NotPrimary());
+  }
+
+  #setSyncing(v: boolean): void {
+    if (this.#syncing === v) return;
+    this.#syncing = v;
+    this.#store.setMeta("syncing", v ? "1" : "0");
+  }
+
+  #raiseEpoch(epoch: number): void {
+    if (epoch <= this.epoch) return;
+    this.epoch = epoch;
+    this.#store.setMeta("epoch", String(epoch));
+  }
+
+  #view(): TrackerView {
+    return {
+      n: this.n,
+      role: this.role,
+      epoch: this.epoch,
+      index: this.state.index,
+      lastEpoch: this.state.epoch,
+    };
+  }
+
+  // ---- the link ----
+
+  async #dialLoop(): Promise<void> {
+    const other = this.#opts.trackers[2 - this.n]!;
+    while (!this.#stopped) {
+      if (!this.#link) {
+        try {
+          const link = await dialLink(other, this.n, this.#opts.key, this.#dialAbort.signal);
+          if (this.#stopped) link.conn.close();
+          else this.adoptLink(link);
+        } catch (err) {
+          if (this.#stopped) break;
+          this.#dialFailed(err);
+        }
+      }
+      const wait = this.role === "secondary" && this.#lostAt > 0
+        ? GRACE_DIAL_MS
+        : this.#opts.heartbeatMs;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  #dialFailed(err: unknown): void {
+    const refused = err instanceof ConnectionError &&
+      err.cause instanceof Deno.errors.ConnectionRefused;
+    logger.debug("Cannot reach the other tracker: {error}", { error: describeError(err) });
+    if (this.#link || this.#syncing) {
+      if (this.#syncing && this.role !== "primary") {
+        logger.warn(
+          "Tracker {n} was catching up when the link dropped; it waits for the other tracker (console: promote)",
+          { n: this.n },
+        );
+      }
+      return;
+    }
+    if (this.role === "starting") {
+      this.#promote(0);
+    } else if (this.role === "secondary") {
+      if (this.#lostAt === 0) this.#lostAt = Date.now();
+      if (refused || Date.now() - this.#lostAt >= this.#opts.graceMs) this.#promote(0);
+    }
+  }
+
+  /** Takes an authenticated link (dialed or accepted) into use; keeps the one tracker 1 dialed. */
+  adoptLink(link: Link): void {
+    if (this.#stopped) {
+      link.conn.close();
+      return;
+    }
+    const cur = this.#link;
+    if (cur) {
+      if (link.dialer === 1 && cur.dialer !== 1) {
+        this.#link = null;
+        clearInterval(cur.timer);
+        cur.conn.close();
+        this.#linkLost(cur);
+      } else {
+        link.conn.close();
+        return;
+      }
+    }
+    const active: ActiveLink = {
+      ...link,
+      other: null,
+      lastSeen: Date.now(),
+      established: false,
+      followerLive: false,
+      acked: 0,
+      timer: setInterval(() => this.#heartbeat(active), this.#opts.heartbeatMs),
+    };
+    this.#link = active;
+    this.#lostAt = 0;
+    active.conn.send({ t: "state", ...this.#view() }).catch(() => {});
+    this.#runLink(active);
+  }
+
+  async #runLink(l: ActiveLink): Promise<void> {
+    try {
+      for await (const msg of l.messages) {
+        if (this.#link !== l) break;
+        l.lastSeen = Date.now();
+        this.#onLinkMessage(l, msg);
+      }
+    } catch (err) {
+      logger.warn("Tracker link failed: {error}", { error: describeError(err) });
+    } finally {
+      clearInterval(l.timer);
+      l.conn.close();
+      if (this.#link === l) {
+        this.#link = null;
+        this.#linkLost(l);
+      }
+    }
+  }
+
+  #linkLost(l: ActiveLink): void {
+    if (this.#stopped) return;
+    logger.warn("Link to tracker {other} lost", { other: 3 - this.n });
+    if (this.role === "primary") {
+      if (l.followerLive) logger.warn("Secondary gone: primary carries on alone");
+      this.#advanceCommit(this.state.index);
+    } else if (this.role === "secondary") {
+      this.#lostAt = Date.now();
+    }
+    this.#wake?.();
+  }
+
+  #heartbeat(l: ActiveLink): void {
+    if (Date.now() - l.lastSeen > 3 * this.#opts.heartbeatMs) {
+      logger.warn("No heartbeat from tracker {other} for 3 intervals: link dead", {
+        other: 3 - this.n,
+      });
+      l.conn.close();
+      return;
+    }
+    l.conn.send({ t: "hb", ...this.#view() }).catch(() => {});
+  }
+
+  #onLinkMessage(l: ActiveLink, msg: Message): void {
+    switch (msg.t) {
+      case "state":
+        return this.#onState(l, parseView(msg));
+      case "hb": {
+        const v = parseView(msg);
+        l.other = v;
+        if (!l.established) return;
+        const consistent = (this.role === "primary" && v.role === "secondary") ||
+          (this.role === "secondary" && v.role === "primary");
+        if (!consistent || v.epoch > this.epoch && this.role === "primary") {
+          logger.warn("Roles disagree (me {me}, other {other}): renegotiating", {
+            me: this.role,
+            other: v.role,
+          });
+          l.conn.close();
+        }
+        return;
+      }
+      case "sync":
+        if (this.role !== "primary") throw new Error("sync request received while not primary");
+        return this.#serveSync(l, Number(msg.index), Number(msg.lastEpoch));
+      case "ack":
+        if (this.role === "primary" && l.followerLive) {
+          const idx = Number(msg.index);
+          if (idx > l.acked) l.acked = idx;
+          this.#advanceCommit(Math.min(l.acked, this.state.index));
+        }
+        return;
+      case "op":
+        return this.#follow(l, [msg.e as LogEntry]);
+      case "entries":
+        return this.#follow(l, msg.entries as LogEntry[]);
+      case "snapshot": {
+        if (this.role !== "secondary") throw new Error("snapshot received while not secondary");
+        const snap = msg.snap as StateSnapshot;
+        logger.warn("Adopting the primary's snapshot at index {index} (local index {local})", {
+          index: snap.index,
+          local: this.state.index,
+        });
+        this.state = TrackerState.fromSnapshot(snap);
+        this.#store.writeSnapshot(this.state, true);
+        this.#raiseEpoch(this.state.epoch);
+        l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
+        return;
+      }
+      case "synced":
+        if (this.role !== "secondary") throw new Error("synced received while not secondary");
+        this.#setSyncing(false);
+        l.established = true;
+        logger.info("Caught up with the primary at index {index}", { index: this.state.index });
+        return;
+      default:
+        throw new Error(`unknown link message ${msg.t}`);
+    }
+  }
+
+  #onState(l: ActiveLink, other: TrackerView): void {
+    l.other = other;
+    if (shouldLead(this.#view(), other)) {
+      if (this.role !== "primary") this.#promote(other.epoch);
+      return; // the other follows and sends sync
+    }
+    if (this.role === "primary") this.#stepDown();
+    this.role = "secondary";
+    this.#raiseEpoch(other.epoch);
+    this.#setSyncing(true);
+    l.conn.send({ t: "sync", index: this.state.index, lastEpoch: this.state.epoch }).catch(
+      () => {},
+    );
+  }
+
+  #serveSync(l: ActiveLink, index: number, lastEpoch: number): void {
+    const st = this.state;
+    let fromLog = false;
+    if (Number.isInteger(index) && index >= 0 && index <= st.index) {
+      if (index === st.index && index === 0) fromLog = true;
+      else if (index === 0) fromLog = this.#store.firstIndex() === 1;
+      else {
+        const e = this.#store.entry(index);
+        fromLog = e !== undefined && e.epoch === lastEpoch &&
+          (index === st.index || this.#store.entry(index + 1) !== undefined);
+      }
+    }
+    if (fromLog) {
+      for (let from = index; from < st.index;) {
+        const batch = this.#store.entriesAfter(from, CATCH_UP_BATCH);
+        if (batch.length === 0) break;
+        l.conn.send({ t: "entries", entries: batch }).catch(() => {});
+        from = batch[batch.length - 1]!.index;
+      }
+      l.acked = index;
+    } else {
+      l.conn.send({ t: "snapshot", snap: st.toSnapshot() }).catch(() => {});
+      l.acked = 0;
+    }
+    l.followerLive = true;
+    l.established = true;
+    l.conn.send({ t: "synced", index: st.index }).catch(() => {});
+    logger.info("Secondary catching up from index {index} by {how}", {
+      index,
+      how: fromLog ? "log" : "snapshot",
+    });
+  }
+
+  #follow(l: ActiveLink, entries: LogEntry[]): void {
+    if (this.role !== "secondary") throw new Error("log entries received while not secondary");
+    if (!Array.isArray(entries)) throw new Error("malformed entries");
+    for (const e of entries) {
+      if (e.index <= this.state.index) continue;
+      if (e.index !== this.state.index + 1) {
+        throw new Error(`gap in the log: got ${e.index} after ${this.state.index}`);
+      }
+      this.#store.append(e);
+      this.state.apply(e);
+      this.#raiseEpoch(e.epoch);
+    }
+    this.#store.maybeCompact(this.state);
+    l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
+  }
+}
+
+/** Thrown when create_user or login has no usable password. */
+export class BadPassword extends Error {
+  constructor() {
+    super("password must be 1-1024 characters");
+    this.name = "BadPassword";
+  }
+}
+
+function parseView(msg: Message): TrackerView {
+  const { n, role, epoch, index, lastEpoch } = msg;
+  if (
+    (n !== 1 && n !== 2) || (role !== "primary" && role !== "secondary" && role !== "starting") ||
+    typeof epoch !== "number" || typeof index !== "number" || typeof lastEpoch !== "number"
+  ) {
+    throw new Error("malformed tracker state message");
+  }
+  return { n, role, epoch, index, lastEpoch };
+}

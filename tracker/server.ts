@@ -1,0 +1,139 @@
+/**
+ * The tracker's listener: every connection is either a client (requests in,
+ * responses out, pipelined) or, when its first message is `link_hello`, the
+ * other tracker. Bad input closes that connection with an error message; it
+ * never affects other connections.
+ */
+import { FramedConn } from "../shared/conn.ts";
+import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
+import { describeError } from "../shared/errors.ts";
+import type { Message } from "../shared/frame.ts";
+import { log } from "../shared/log.ts";
+import { acceptLink, jsonMessages } from "./link.ts";
+import type { TrackerNode } from "./node.ts";
+
+const logger = log("tracker", "server");
+
+/** Requests one client connection may have in progress before reading pauses. */
+export const MAX_IN_FLIGHT = 256;
+/** Client connections served at once; more are refused. */
+export const MAX_CLIENTS = 4096;
+
+/** Serves clients and the tracker link on `listener` until it closes. */
+export class TrackerServer {
+  #listener: Deno.Listener;
+  #node: TrackerNode;
+  #key: CryptoKey;
+  #conns = new Set<FramedConn>();
+  #done: Promise<void>;
+
+  constructor(listener: Deno.Listener, node: TrackerNode, key: CryptoKey) {
+    this.#listener = listener;
+    this.#node = node;
+    this.#key = key;
+    this.#done = this.#accept();
+  }
+
+  /** Number of open connections (clients and the link). */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    for (const c of this.#conns) c.close();
+    await this.#done;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#conns.size >= MAX_CLIENTS) {
+          conn.close();
+          continue;
+        }
+        const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
+        this.#conns.add(fc);
+        this.#serve(fc).finally(() => this.#conns.delete(fc));
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) {
+        logger.error("Listener failed: {error}", { error: describeError(err) });
+      }
+    }
+  }
+
+  async #serve(fc: FramedConn): Promise<void> {
+    const messages = jsonMessages(fc);
+    let handedOver = false;
+    let inFlight = 0;
+    let resume: (() => void) | null = null;
+    try {
+      // Not a for-await loop: leaving one would close the connection, and a
+      // tracker link must stay open once it is handed to the node.
+      for (let first = true;; first = false) {
+        const r = await messages.next();
+        if (r.done) break;
+        const msg = r.value;
+        if (first && msg.t === "link_hello") {
+          const link = await acceptLink(fc, messages, msg, this.#node.n, this.#key);
+          if (link) {
+            handedOver = true;
+            this.#node.adoptLink(link);
+          } else {
+            logger.warn("Rejected a tracker link from {remote}: cluster key check failed", {
+              remote: fc.remote,
+            });
+          }
+          return;
+        }
+        if (msg.t !== "req") {
+          await fc.send({
+            t: "error",
+            error: `unexpected message type ${JSON.stringify(msg.t).slice(0, 40)}`,
+          });
+          continue;
+        }
+        inFlight++;
+        this.#answer(fc, msg).finally(() => {
+          inFlight--;
+          resume?.();
+        });
+        if (inFlight >= MAX_IN_FLIGHT) {
+          await new Promise<void>((r) => resume = r);
+          resume = null;
+        }
+      }
+    } catch (err) {
+      logger.warn("Client {remote}: {error}", { remote: fc.remote, error: describeError(err) });
+    } finally {
+      if (!handedOver) fc.close();
+    }
+    const err = fc.error;
+    if (err) {
+      logger.warn("Closed client {remote}: {error}", { remote: fc.remote, error: err.message });
+    }
+  }
+
+  async #answer(fc: FramedConn, msg: Message): Promise<void> {
+    let res: Message;
+    try {
+      res = await this.#node.handleRequest(msg);
+    } catch (err) {
+      logger.error("Request {cmd} failed: {error}", {
+        cmd: String(msg.cmd),
+        error: describeError(err),
+      });
+      res = {
+        t: "res",
+        id: typeof msg.id === "string" ? msg.id : null,
+        ok: false,
+        error: "internal error",
+      };
+    }
+    await fc.send(res).catch(() => {});
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Durable storage of one tracker: the op log, the latest snapshot and a few
+ * settings, in `node:sqlite`. The database runs in WAL mode: a committed row is
+ * in the WAL file when `append` returns, so it survives `kill -9` of the
+ * process (a power cut may lose the last transactions; the other tracker
+ * holds them too).
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { LogEntry, Op } from "./ops.ts";
+import { type StateSnapshot, TrackerState } from "./state.ts";
+
+/** A snapshot is written after this many new log entries. */
+export const SNAPSHOT_EVERY = 10_000;
+/** Log entries older than the snapshot kept for a secondary's catch-up. */
+export const KEEP_LOG = 50_000;
+
+/** The tracker's on-disk state. */
+export class Store {
+  #db: DatabaseSync;
+  #insert: StatementSync;
+  #getEntry: StatementSync;
+  #range: StatementSync;
+  #sinceSnapshot = 0;
+
+  /** Opens (or creates) the database at `path`. */
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS log (
+        idx INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, req TEXT, op TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS snapshot (
+        id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, data TEXT NOT NULL);
+    `);
+    this.#insert = this.#db.prepare("INSERT INTO log (idx, epoch, req, op) VALUES (?, ?, ?, ?)");
+    this.#getEntry = this.#db.prepare("SELECT idx, epoch, req, op FROM log WHERE idx = ?");
+    this.#range = this.#db.prepare(
+      "SELECT idx, epoch, req, op FROM log WHERE idx > ? ORDER BY idx LIMIT ?",
+    );
+  }
+
+  /** Reads a setting. */
+  getMeta(key: string): string | undefined {
+    const row = this.#db.prepare("SELECT v FROM meta WHERE k = ?").get(key) as
+      | { v: string }
+      | undefined;
+    return row?.v;
+  }
+
+  /** Writes a setting durably. */
+  setMeta(key: string, value: string): void {
+    this.#db.prepare("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = ?")
+      .run(key, value, value);
+  }
+
+  /** Rebuilds the state from the snapshot and the log after it. */
+  load(): TrackerState {
+    const row = this.#db.prepare("SELECT idx, data FROM snapshot WHERE id = 1").get() as
+      | { idx: number; data: string }
+      | undefined;
+    const state = row
+      ? TrackerState.fromSnapshot(JSON.parse(row.data) as StateSnapshot)
+      : new TrackerState();
+    for (;;) {
+      const batch = this.entriesAfter(state.index, 1000);
+      if (batch.length === 0) break;
+      for (const e of batch) state.apply(e);
+      this.#sinceSnapshot += batch.length;
+    }
+    return state;
+  }
+
+  /** Appends one entry (its index must follow the last one). */
+  append(entry: LogEntry): void {
+    this.#insert.run(entry.index, entry.epoch, entry.reqId ?? null, JSON.stringify(entry.op));
+    this.#sinceSnapshot++;
+  }
+
+  /** Writes a snapshot of `state` when enough entries have accumulated; drops old log. */
+  maybeCompact(state: TrackerState): void {
+    if (this.#sinceSnapshot < SNAPSHOT_EVERY) return;
+    this.writeSnapshot(state, false);
+  }
+
+  /**
+   * Writes `state` as the snapshot. With `replaceLog` every log entry is
+   * dropped (a secondary adopting the primary's snapshot); otherwise entries
+   * older than {@linkcode KEEP_LOG} before it are dropped.
+   */
+  writeSnapshot(state: TrackerState, replaceLog: boolean): void {
+    const data = JSON.stringify(state.toSnapshot());
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.prepare(
+        "INSERT INTO snapshot (id, idx, data) VALUES (1, ?, ?) " +
+          "ON CONFLICT(id) DO UPDATE SET idx = excluded.idx, data = excluded.data",
+      ).run(state.index, data);
+      if (replaceLog) this.#db.prepare("DELETE FROM log").run();
+      else this.#db.prepare("DELETE FROM log WHERE idx <= ?").run(state.index - KEEP_LOG);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+    this.#sinceSnapshot = 0;
+  }
+
+  /** The entry at `index`, if the log still holds it. */
+  entry(index: number): LogEntry | undefined {
+    const row = this.#getEntry.get(index) as Row | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  /** Up to `limit` entries after `index`, in order. */
+  entriesAfter(index: number, limit: number): LogEntry[] {
+    return (this.#range.all(index, limit) as unknown as Row[]).map(toEntry);
+  }
+
+  /** The index of the oldest entry the log holds (0 when empty). */
+  firstIndex(): number {
+    const row = this.#db.prepare("SELECT MIN(idx) AS m FROM log").get() as { m: number | null };
+    return row.m ?? 0;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+interface Row {
+  idx: number;
+  epoch: number;
+  req: string | null;
+  op: string;
+}
+
+function toEntry(row: Row): LogEntry {
+  const e: LogEntry = { index: row.idx, epoch: row.epoch, op: JSON.parse(row.op) as Op };
+  if (row.req !== null) e.reqId = row.req;
+  return e;
+}

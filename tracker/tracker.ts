@@ -1,0 +1,98 @@
+/** `shoal tracker`: starts one tracker of the pair with its console. */
+import { ConfigError } from "../shared/errors.ts";
+import { log, setupLogging } from "../shared/log.ts";
+import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
+import { loadClusterKey } from "./cluster_key.ts";
+import { runConsole } from "./console.ts";
+import { TrackerNode } from "./node.ts";
+import { TrackerServer } from "./server.ts";
+import { Store } from "./store.ts";
+
+const logger = log("tracker");
+
+/** Options of `shoal tracker`. */
+export interface TrackerOptions {
+  trackerInfo: string;
+  n: 1 | 2;
+  dataDir?: string;
+  clusterKey?: string;
+  heartbeatMs?: number;
+  graceMs?: number;
+}
+
+/** The default data folder of tracker `n`. */
+export function defaultDataDir(n: number): string {
+  const home = Deno.env.get("HOME") ?? ".";
+  return `${home}/.shoal/tracker${n}`;
+}
+
+/** A running tracker. */
+export interface RunningTracker {
+  node: TrackerNode;
+  server: TrackerServer;
+  stop(): Promise<void>;
+}
+
+/** Starts a tracker: storage, listener, link to the other tracker. */
+export async function startTracker(opts: TrackerOptions): Promise<RunningTracker> {
+  const trackers = await readTrackerInfo(opts.trackerInfo);
+  const me = trackers[opts.n - 1]!;
+  const dataDir = opts.dataDir ?? defaultDataDir(opts.n);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const keyPath = opts.clusterKey ?? `${dataDir}/../cluster.key`;
+  const key = await loadClusterKey(keyPath);
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname: me.hostname, port: me.port });
+  } catch (err) {
+    throw new ConfigError(`Cannot listen on ${formatEndpoint(me)}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const store = new Store(`${dataDir}/tracker.db`);
+  const node = new TrackerNode({
+    n: opts.n,
+    trackers,
+    store,
+    key,
+    heartbeatMs: opts.heartbeatMs ?? 1000,
+    graceMs: opts.graceMs ?? 1000,
+  });
+  const server = new TrackerServer(listener, node, key);
+  node.start();
+  logger.info("Tracker {n} listening on {addr}, data in {dir}", {
+    n: opts.n,
+    addr: formatEndpoint(me),
+    dir: dataDir,
+  });
+  let stopped: Promise<void> | null = null;
+  return {
+    node,
+    server,
+    stop() {
+      stopped ??= (async () => {
+        await server.close();
+        await node.stop();
+        store.close();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Runs `shoal tracker` until `quit`, SIGINT or SIGTERM; returns the exit code. */
+export async function runTracker(opts: TrackerOptions): Promise<number> {
+  await setupLogging((Deno.env.get("SHOAL_LOG") as "info" | "debug" | undefined) ?? "info");
+  const t = await startTracker(opts);
+  const done = Promise.withResolvers<void>();
+  const onSignal = () => done.resolve();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  runConsole(t, () => done.resolve());
+  await done.promise;
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  await t.stop();
+  logger.info("Tracker {n} stopped", { n: opts.n });
+  return 0;
+}
