@@ -21,9 +21,13 @@ export class Store {
   #getEntry: StatementSync;
   #range: StatementSync;
   #sinceSnapshot = 0;
+  #snapshotEvery: number;
+  #keepLog: number;
 
   /** Opens (or creates) the database at `path`. */
-  constructor(path: string) {
+  constructor(path: string, options: { snapshotEvery?: number; keepLog?: number } = {}) {
+    this.#snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY;
+    this.#keepLog = options.keepLog ?? KEEP_LOG;
     this.#db = new DatabaseSync(path);
     this.#db.exec(`
       PRAGMA journal_mode = WAL;
@@ -80,14 +84,14 @@ export class Store {
 
   /** Writes a snapshot of `state` when enough entries have accumulated; drops old log. */
   maybeCompact(state: TrackerState): void {
-    if (this.#sinceSnapshot < SNAPSHOT_EVERY) return;
+    if (this.#sinceSnapshot < this.#snapshotEvery) return;
     this.writeSnapshot(state, false);
   }
 
   /**
    * Writes `state` as the snapshot. With `replaceLog` every log entry is
    * dropped (a secondary adopting the primary's snapshot); otherwise entries
-   * older than {@linkcode KEEP_LOG} before it are dropped.
+   * more than `keepLog` before it are dropped.
    */
   writeSnapshot(state: TrackerState, replaceLog: boolean): void {
     const data = JSON.stringify(state.toSnapshot());
@@ -98,7 +102,7 @@ export class Store {
           "ON CONFLICT(id) DO UPDATE SET idx = excluded.idx, data = excluded.data",
       ).run(state.index, data);
       if (replaceLog) this.#db.prepare("DELETE FROM log").run();
-      else this.#db.prepare("DELETE FROM log WHERE idx <= ?").run(state.index - KEEP_LOG);
+      else this.#db.prepare("DELETE FROM log WHERE idx <= ?").run(state.index - this.#keepLog);
       this.#db.exec("COMMIT");
     } catch (err) {
       this.#db.exec("ROLLBACK");
