@@ -3,6 +3,7 @@
  * authenticates the link between the two trackers with it (HMAC-SHA256).
  */
 import { ConfigError } from "../shared/errors.ts";
+import { bytesToHex, hexToBytes } from "../shared/hex.ts";
 
 const encoder = new TextEncoder();
 
@@ -70,17 +71,4 @@ export async function verifyMac(
 /** `n` random bytes as hex. */
 export function randomHex(n: number): string {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(n)));
-}
-
-/** Bytes as lowercase hex. */
-export function bytesToHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }

@@ -6,6 +6,7 @@
  * primary alone while the other is down).
  */
 import type { Message } from "../shared/frame.ts";
+import { GRANT_TTL_MS, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
 import { ConnectionError, describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
@@ -75,6 +76,7 @@ export class TrackerNode {
   #wake: (() => void) | null = null;
   #dialAbort = new AbortController();
   #loop: Promise<void> | null = null;
+  #signKey: { pkcs8: string; key: CryptoKey } | null = null;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -165,16 +167,51 @@ export class TrackerNode {
     }
     if (this.role !== "primary") return this.#notPrimary(id);
     try {
+      let r: Result;
       if (READ_COMMANDS.has(cmd)) {
         await this.#commit(this.state.index);
-        return reply(query(this.state, req));
+        r = query(this.state, req);
+      } else {
+        r = await this.#write(req, id);
       }
-      return reply(await this.#write(req, id));
+      return reply(await this.#decorate(req, r));
     } catch (err) {
       if (err instanceof NotPrimary) return this.#notPrimary(id);
       if (err instanceof BadPassword) return reply({ ok: false, error: err.message });
       throw err;
     }
+  }
+
+  /** Adds what the pure core cannot: the grant key at login, a signed grant to a lookup. */
+  async #decorate(req: Request, r: Result): Promise<Result> {
+    if (!r.ok) return r;
+    const gk = this.state.grantKey;
+    if (req.cmd === "login" || req.cmd === "whoami") {
+      return gk ? { ok: true, data: { ...r.data, grantKey: gk.publicKey } } : r;
+    }
+    if (req.cmd !== "lookup_file") return r;
+    if (!gk) throw new NotPrimary();
+    if (this.#signKey?.pkcs8 !== gk.privateKey) {
+      this.#signKey = { pkcs8: gk.privateKey, key: await importSigningKey(gk.privateKey) };
+    }
+    const user = this.state.session(req.token)?.user;
+    if (!user) return { ok: false, error: "not logged in" };
+    const d = r.data as { group: string; name: string; sha1: string };
+    const grant = await signGrant(this.#signKey.key, {
+      user,
+      group: d.group,
+      name: d.name,
+      sha1: d.sha1,
+      exp: Date.now() + GRANT_TTL_MS,
+    });
+    return { ok: true, data: { ...r.data, grant } };
+  }
+
+  async #ensureGrantKey(): Promise<void> {
+    if (this.state.grantKey || this.role !== "primary") return;
+    const kp = await newGrantKeyPair();
+    if (this.state.grantKey || this.role !== "primary") return;
+    this.#append({ kind: "set_grant_key", ...kp });
   }
 
   #notPrimary(id: string): Message {
@@ -265,6 +302,9 @@ export class TrackerNode {
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
     this.#advanceCommit(this.state.index);
+    this.#ensureGrantKey().catch((err) =>
+      logger.error("Cannot make the grant key: {error}", { error: describeError(err) })
+    );
   }
 
   #stepDown(): void {

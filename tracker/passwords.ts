@@ -1,5 +1,6 @@
 /** Salted PBKDF2-SHA256 password hashing through `crypto.subtle`. */
-import { bytesToHex, randomHex } from "./cluster_key.ts";
+import { randomHex } from "./cluster_key.ts";
+import { bytesToHex } from "../shared/hex.ts";
 
 /** Iterations for new passwords (about 16 ms on the reference machine). */
 export const PBKDF2_ITERATIONS = 100_000;

@@ -1,0 +1,67 @@
+/**
+ * The peer role's entry point: picks the state directory, sets up logging,
+ * and runs the shell on stdin against the tracker pair.
+ */
+import type { LogLevel } from "@logtape/logtape";
+import { setupLogging } from "../shared/log.ts";
+import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
+import { SessionStore } from "./session_store.ts";
+import { runShell } from "./shell.ts";
+import { TrackerClient } from "./tracker_client.ts";
+
+/** Log levels that the `SHOAL_LOG` environment variable may select. */
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
+
+/** Options for {@linkcode runPeer}. */
+export interface PeerOptions {
+  /** This peer's own address, announced to the tracker at login. */
+  addr: Endpoint;
+  /** Tracker 1 and tracker 2, from tracker_info. */
+  trackers: [Endpoint, Endpoint];
+  /** Where the peer keeps its state; default `$HOME/.shoal/peer-<ip>_<port>`. */
+  stateDir?: string;
+}
+
+/** Runs a peer until its shell ends; returns the process exit code. */
+export async function runPeer(options: PeerOptions): Promise<number> {
+  await setupLogging(logLevel());
+  const stateDir = options.stateDir ?? defaultStateDir(options.addr);
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const client = new TrackerClient({ trackers: options.trackers });
+  try {
+    await runShell({
+      input: Deno.stdin.readable,
+      output: (line) => writeStdout(`${line}\n`),
+      prompt: writeStdout,
+      client,
+      addr: formatEndpoint(options.addr),
+      store: new SessionStore(stateDir),
+      interactive: Deno.stdin.isTerminal(),
+    });
+  } finally {
+    await client.close();
+  }
+  return 0;
+}
+
+/** The default state directory of the peer at `addr`. */
+export function defaultStateDir(addr: Endpoint): string {
+  const home = Deno.env.get("HOME") ?? Deno.cwd();
+  const host = addr.hostname.replace(/[^A-Za-z0-9.-]/g, "-");
+  return `${home}/.shoal/peer-${host}_${addr.port}`;
+}
+
+/** Warnings only, so the shell's output stays clean, unless SHOAL_LOG says otherwise. */
+function logLevel(): LogLevel {
+  const wanted = Deno.env.get("SHOAL_LOG")?.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === wanted) ?? "warning";
+}
+
+const encoder = new TextEncoder();
+
+function writeStdout(text: string): void {
+  const bytes = encoder.encode(text);
+  try {
+    for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+  } catch { /* stdout closed: nothing sensible to do */ }
+}

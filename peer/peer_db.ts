@@ -1,0 +1,154 @@
+/**
+ * The peer's durable state in `node:sqlite` (`<state-dir>/peer.db`): the files
+ * it shares and every unfinished download with the pieces already verified,
+ * so that a restart (even after `kill -9`) resumes where it stopped.
+ */
+import { DatabaseSync } from "node:sqlite";
+
+/** What a peer needs to know about a file to serve or fetch it. */
+export interface FileMeta {
+  group: string;
+  name: string;
+  size: number;
+  pieceSize: number;
+  /** Hex SHA-1 of every piece, concatenated. */
+  pieces: string;
+  sha1: string;
+}
+
+/** A file this peer shares from where it lies. */
+export interface ShareRecord extends FileMeta {
+  path: string;
+  mtime: number;
+}
+
+/** A download, finished or not. */
+export interface DownloadRecord extends FileMeta {
+  dest: string;
+  /** Bitfield of verified pieces (piece 0 = high bit of byte 0). */
+  have: Uint8Array;
+  status: "D" | "C" | "F";
+  error: string | null;
+}
+
+/** The peer's database. */
+export class PeerDb {
+  #db: DatabaseSync;
+
+  /** Opens (or creates) `<dir>/peer.db`. */
+  constructor(dir: string) {
+    this.#db = new DatabaseSync(`${dir}/peer.db`);
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS shares (
+        grp TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
+        mtime INTEGER NOT NULL, piece_size INTEGER NOT NULL, pieces TEXT NOT NULL,
+        sha1 TEXT NOT NULL, PRIMARY KEY (grp, name));
+      CREATE TABLE IF NOT EXISTS downloads (
+        grp TEXT NOT NULL, name TEXT NOT NULL, dest TEXT NOT NULL, size INTEGER NOT NULL,
+        piece_size INTEGER NOT NULL, pieces TEXT NOT NULL, sha1 TEXT NOT NULL,
+        have BLOB NOT NULL, status TEXT NOT NULL, error TEXT, PRIMARY KEY (grp, name, dest));
+    `);
+  }
+
+  /** Every share. */
+  shares(): ShareRecord[] {
+    return (this.#db.prepare("SELECT * FROM shares").all() as unknown as Row[]).map((r) => ({
+      group: r.grp,
+      name: r.name,
+      path: r.path!,
+      size: r.size,
+      mtime: r.mtime!,
+      pieceSize: r.piece_size,
+      pieces: r.pieces,
+      sha1: r.sha1,
+    }));
+  }
+
+  /** Adds or replaces a share. */
+  putShare(s: ShareRecord): void {
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO shares (grp, name, path, size, mtime, piece_size, pieces, sha1) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(s.group, s.name, s.path, s.size, s.mtime, s.pieceSize, s.pieces, s.sha1);
+  }
+
+  /** Removes a share. */
+  deleteShare(group: string, name: string): void {
+    this.#db.prepare("DELETE FROM shares WHERE grp = ? AND name = ?").run(group, name);
+  }
+
+  /** Every download. */
+  downloads(): DownloadRecord[] {
+    return (this.#db.prepare("SELECT * FROM downloads").all() as unknown as Row[]).map((r) => ({
+      group: r.grp,
+      name: r.name,
+      dest: r.dest!,
+      size: r.size,
+      pieceSize: r.piece_size,
+      pieces: r.pieces,
+      sha1: r.sha1,
+      have: new Uint8Array(r.have!),
+      status: r.status as DownloadRecord["status"],
+      error: r.error ?? null,
+    }));
+  }
+
+  /** Adds or replaces a download. */
+  putDownload(d: DownloadRecord): void {
+    this.#db.prepare(
+      "INSERT OR REPLACE INTO downloads (grp, name, dest, size, piece_size, pieces, sha1, have, " +
+        "status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      d.group,
+      d.name,
+      d.dest,
+      d.size,
+      d.pieceSize,
+      d.pieces,
+      d.sha1,
+      d.have,
+      d.status,
+      d.error,
+    );
+  }
+
+  /** Records the verified pieces of a download. */
+  updateHave(d: { group: string; name: string; dest: string }, have: Uint8Array): void {
+    this.#db.prepare("UPDATE downloads SET have = ? WHERE grp = ? AND name = ? AND dest = ?")
+      .run(have, d.group, d.name, d.dest);
+  }
+
+  /** Records how a download ended. */
+  setStatus(
+    d: { group: string; name: string; dest: string },
+    status: DownloadRecord["status"],
+    error: string | null,
+  ): void {
+    this.#db.prepare(
+      "UPDATE downloads SET status = ?, error = ? WHERE grp = ? AND name = ? AND dest = ?",
+    )
+      .run(status, error, d.group, d.name, d.dest);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+interface Row {
+  grp: string;
+  name: string;
+  path?: string;
+  dest?: string;
+  size: number;
+  mtime?: number;
+  piece_size: number;
+  pieces: string;
+  sha1: string;
+  have?: Uint8Array;
+  status?: string;
+  error?: string | null;
+}
