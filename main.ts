@@ -40,6 +40,7 @@ stdin, one per line; type 'help').
 
 options:
   --state-dir <dir>      where this peer keeps its state (default ~/.shoal/peer-<ip>_<port>)
+  --workers <n>          transfer workers (default 2 x the number of cores)
   -h, --help             show this help`;
 
 class UsageError extends Error {}
@@ -88,6 +89,7 @@ async function peer(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "state-dir": { type: "string" },
+      workers: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -103,7 +105,14 @@ async function peer(args: string[]): Promise<number> {
     throw new UsageError(`${describeError(err)}\n${PEER_USAGE}`);
   }
   const trackers = await readTrackerInfo(positionals[1]!);
-  return await runPeer({ addr, trackers, stateDir: values["state-dir"] });
+  let workers: number | undefined;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+      throw new UsageError(`--workers must be a whole number from 1 to 64\n${PEER_USAGE}`);
+    }
+  }
+  return await runPeer({ addr, trackers, stateDir: values["state-dir"], workers });
 }
 
 /** Runs the command line; returns the exit code. */

@@ -8,6 +8,8 @@ import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { SessionStore } from "./session_store.ts";
 import { runShell } from "./shell.ts";
 import { TrackerClient } from "./tracker_client.ts";
+import { FileService } from "./file_service.ts";
+import { defaultWorkers } from "./worker_pool.ts";
 
 /** Log levels that the `SHOAL_LOG` environment variable may select. */
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -20,6 +22,8 @@ export interface PeerOptions {
   trackers: [Endpoint, Endpoint];
   /** Where the peer keeps its state; default `$HOME/.shoal/peer-<ip>_<port>`. */
   stateDir?: string;
+  /** Transfer workers; default twice the number of cores. */
+  workers?: number;
 }
 
 /** Runs a peer until its shell ends; returns the process exit code. */
@@ -28,10 +32,26 @@ export async function runPeer(options: PeerOptions): Promise<number> {
   const stateDir = options.stateDir ?? defaultStateDir(options.addr);
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const client = new TrackerClient({ trackers: options.trackers });
+  const output = (line: string) => writeStdout(`${line}\n`);
+  const files = new FileService({
+    addr: options.addr,
+    stateDir,
+    client,
+    workers: options.workers ?? defaultWorkers(),
+    notify: output,
+  });
+  try {
+    files.listen();
+  } catch (err) {
+    await files.close();
+    await client.close();
+    throw err;
+  }
   try {
     await runShell({
+      files,
       input: Deno.stdin.readable,
-      output: (line) => writeStdout(`${line}\n`),
+      output,
       prompt: writeStdout,
       client,
       addr: formatEndpoint(options.addr),
@@ -39,6 +59,7 @@ export async function runPeer(options: PeerOptions): Promise<number> {
       interactive: Deno.stdin.isTerminal(),
     });
   } finally {
+    await files.close();
     await client.close();
   }
   return 0;

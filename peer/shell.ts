@@ -8,6 +8,8 @@ import { log } from "../shared/log.ts";
 import { checkId } from "../shared/names.ts";
 import type { SessionStore } from "./session_store.ts";
 import type { TrackerClient } from "./tracker_client.ts";
+import type { FileService } from "./file_service.ts";
+import { FILE_COMMANDS } from "./file_commands.ts";
 
 /** The prompt shown before each line when the input is a terminal. */
 export const PROMPT = "shoal> ";
@@ -30,19 +32,27 @@ export interface ShellOptions {
   store: Pick<SessionStore, "load" | "save" | "clear">;
   /** Whether the input is a terminal: only then is the prompt shown. */
   interactive: boolean;
+  /** Sharing and downloading; without it the file commands are refused. */
+  files?: FileService;
 }
 
 /** A failure to show the user as one `error: ` line. */
-class ShellError extends Error {}
+export class ShellError extends Error {}
 
 type Data = Record<string, unknown>;
-type Ctx = ShellOptions & { user: string | null };
+/** What a command runs with. */
+export type Ctx = ShellOptions & { user: string | null };
 
-interface Command {
+/** A shell command. */
+export interface Command {
   /** Argument names for the usage line; `<user_id>`/`<group_id>` are validated. */
   params: string[];
   /** Whether the command needs a session. */
   login: boolean;
+  /** How many trailing params may be left out. */
+  optional?: number;
+  /** Skip the id check of `<group_id>` params (the command checks its own). */
+  noCheck?: boolean;
   run(ctx: Ctx, args: string[]): Promise<string[]>;
 }
 
@@ -68,6 +78,7 @@ const COMMANDS: Record<string, Command> = {
       await ctx.store.save({ user: name, token: d.token }).catch((err) =>
         logger.warn("Cannot save the session: {error}", { error: describeError(err) })
       );
+      await ctx.files?.online(d.grantKey);
       return [`logged in as ${name}`];
     },
   },
@@ -75,6 +86,7 @@ const COMMANDS: Record<string, Command> = {
     params: [],
     login: true,
     run: async (ctx) => {
+      ctx.files?.offline();
       const d = await call(ctx, "logout", {});
       const name = str(d.user, ctx.user ?? "");
       await dropSession(ctx);
@@ -125,6 +137,7 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  ...FILE_COMMANDS,
   list_files: groupCommand("list_files", (d, g) => {
     const files = Array.isArray(d.files) ? d.files as Data[] : [];
     if (files.length === 0) return [`no files in ${g}`];
@@ -155,7 +168,7 @@ export async function runShell(options: ShellOptions): Promise<void> {
         if (options.interactive) options.output("");
         return;
       }
-      const words = next.value.trim().split(/\s+/);
+      const words = splitWords(next.value);
       const name = words[0] ?? "";
       if (name === "" || name.startsWith("#")) continue;
       if (name === "quit" || name === "exit") return;
@@ -171,8 +184,12 @@ async function execute(ctx: Ctx, name: string, args: string[]): Promise<string[]
   try {
     const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!cmd) throw new ShellError(`unknown command "${clip(name)}" (type help)`);
-    if (args.length !== cmd.params.length) throw new ShellError(`usage: ${usage(name, cmd)}`);
+    const min = cmd.params.length - (cmd.optional ?? 0);
+    if (args.length < min || args.length > cmd.params.length) {
+      throw new ShellError(`usage: ${usage(name, cmd)}`);
+    }
     for (const [i, param] of cmd.params.entries()) {
+      if (cmd.noCheck || i >= args.length) break;
       const kind = param === "<user_id>" ? "user" : param === "<group_id>" ? "group" : null;
       const err = kind && checkId(kind, args[i]!);
       if (err) throw new ShellError(err);
@@ -196,6 +213,7 @@ async function resume(ctx: Ctx): Promise<void> {
     if (res.ok && res.data.user === saved.user) {
       ctx.user = saved.user;
       ctx.output(`resumed session as ${saved.user}`);
+      await ctx.files?.online(res.data.grantKey);
       return;
     }
     logger.debug("Dropping the stored session of {user}: the tracker does not know it", {
@@ -245,7 +263,9 @@ function memberCommand(cmd: string, done: (user: string, group: string) => strin
 }
 
 function usage(name: string, cmd: Command): string {
-  return [name, ...cmd.params].join(" ");
+  const opt = cmd.optional ?? 0;
+  const params = cmd.params.map((p, i) => i >= cmd.params.length - opt ? `[${p}]` : p);
+  return [name, ...params].join(" ");
 }
 
 function helpLines(): string[] {
@@ -281,6 +301,13 @@ function clip(s: string): string {
   // deno-lint-ignore no-control-regex
   const safe = s.replace(/[\u0000-\u001f\u007f]/g, "?");
   return safe.length > 40 ? `${safe.slice(0, 40)}…` : safe;
+}
+
+/** Splits a command line into words; double quotes keep spaces inside a word. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.trim().matchAll(/"([^"]*)"|(\S+)/g)) words.push(m[1] ?? m[2]!);
+  return words;
 }
 
 async function* readLines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {

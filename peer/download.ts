@@ -1,0 +1,377 @@
+/**
+ * One download: plans which piece to ask which peer for, while transfer
+ * workers fetch, verify and write. Verified pieces are recorded for resume,
+ * served at once and reported to the tracker in batches.
+ */
+import { decodeBase64 } from "../shared/base64.ts";
+import { countBits, hasBit, setBit } from "../shared/bitfield.ts";
+import { describeError } from "../shared/errors.ts";
+import { log } from "../shared/log.ts";
+import { parseEndpoint } from "../shared/tracker_info.ts";
+import type { DownloadRecord, PeerDb } from "./peer_db.ts";
+import { availabilityOf, pickPiece } from "./piece_picker.ts";
+import type { ServedFiles } from "./served_files.ts";
+import type { WorkerEvent } from "./transfer_protocol.ts";
+import type { WorkerPool } from "./worker_pool.ts";
+
+const logger = log("peer", "download");
+
+/** Pieces requested and not yet received, per connection. */
+export const PIPELINE_DEPTH = 8;
+/** Verified pieces are reported to the tracker at least this often. */
+export const REPORT_INTERVAL_MS = 500;
+/** The peer list and grant are refreshed from the tracker this often. */
+export const REFRESH_INTERVAL_MS = 5000;
+/** A peer that sends this many bad pieces is dropped for the download. */
+export const MAX_STRIKES = 2;
+
+/** What a download needs from the rest of the peer. */
+export interface DownloadDeps {
+  lookup: (group: string, name: string) => Promise<LookupResult>;
+  report: (group: string, name: string, pieces: number[]) => Promise<void>;
+  db: PeerDb;
+  served: ServedFiles;
+  pool: WorkerPool;
+  /** Whole-file SHA-1 of a file, computed off the main thread. */
+  wholeSha1: (path: string) => Promise<string>;
+  /** Called when the download ends (complete or failed). */
+  finished: (d: Download) => Promise<void>;
+}
+
+/** The tracker's answer to a download lookup. */
+export interface LookupResult {
+  peers: { user: string; addr: string; have: string }[];
+  grant: unknown;
+}
+
+interface Slot {
+  key: string;
+  addr: string;
+  has: Uint8Array | null;
+  conn: number | null;
+  opened: boolean;
+  requested: Set<number>;
+  refused: Set<number>;
+  failures: number;
+  retryAt: number;
+  strikes: number;
+  dropped: boolean;
+  served: number;
+}
+
+/** A download in progress (or ended). */
+export class Download {
+  readonly rec: DownloadRecord;
+  readonly n: number;
+  haveCount: number;
+  status: "D" | "V" | "C" | "F" = "D";
+  error: string | null = null;
+  readonly done: Promise<void>;
+  /** Pieces fetched from the network in this run (not counting resumed ones). */
+  fetched = 0;
+  #deps: DownloadDeps;
+  #slots = new Map<string, Slot>();
+  #inFlight = new Map<number, number>();
+  #availability: Uint32Array;
+  #grant: unknown = null;
+  #pendingReport: number[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolveDone!: () => void;
+  #samples: { t: number; bytes: number }[] = [];
+  #bytes = 0;
+  readonly startedAt = performance.now();
+
+  constructor(rec: DownloadRecord, deps: DownloadDeps) {
+    this.rec = rec;
+    this.n = Math.ceil(rec.size / rec.pieceSize);
+    this.haveCount = countBits(rec.have, this.n);
+    this.#deps = deps;
+    this.#availability = new Uint32Array(this.n);
+    this.done = new Promise((r) => this.#resolveDone = r);
+  }
+
+  /** Where the pieces are written until the file is complete. */
+  get partPath(): string {
+    return `${this.rec.dest}/${this.rec.name}.part`;
+  }
+
+  /** The final path. */
+  get finalPath(): string {
+    return `${this.rec.dest}/${this.rec.name}`;
+  }
+
+  /** Connected peers. */
+  get peerCount(): number {
+    let c = 0;
+    for (const s of this.#slots.values()) if (s.opened) c++;
+    return c;
+  }
+
+  /** Bytes per second over the last two seconds. */
+  get rate(): number {
+    const now = performance.now();
+    while (this.#samples.length > 1 && now - this.#samples[0]!.t > 2000) this.#samples.shift();
+    const first = this.#samples[0];
+    if (!first || now - first.t < 1) return 0;
+    return (this.#bytes - first.bytes) / ((now - first.t) / 1000);
+  }
+
+  /** Bytes served to this download by each peer address. */
+  servedBy(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const s of this.#slots.values()) m.set(s.addr, (m.get(s.addr) ?? 0) + s.served);
+    return m;
+  }
+
+  /** Starts (or resumes) fetching. */
+  async start(): Promise<void> {
+    this.#deps.served.set({ meta: this.rec, path: this.partPath, have: this.rec.have });
+    if (this.haveCount === this.n) return await this.#finish();
+    this.#timers.push(setInterval(() => this.#flushReport(), REPORT_INTERVAL_MS));
+    this.#timers.push(setInterval(() => this.#refresh(), REFRESH_INTERVAL_MS));
+    this.#samples.push({ t: performance.now(), bytes: 0 });
+    await this.#refresh();
+  }
+
+  /** Stops all transfers (logout or shutdown); the download can be resumed later. */
+  pause(): void {
+    this.#stopTransfers();
+    this.#flushReport();
+  }
+
+  #stopTransfers(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    clearTimeout(this.#retryTimer);
+    for (const s of this.#slots.values()) if (s.conn !== null) this.#deps.pool.close(s.conn);
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.status !== "D") return;
+    let r: LookupResult;
+    try {
+      r = await this.#deps.lookup(this.rec.group, this.rec.name);
+    } catch (err) {
+      logger.warn("Lookup of {name} failed: {error}", {
+        name: this.rec.name,
+        error: describeError(err),
+      });
+      return;
+    }
+    if (this.status !== "D") return;
+    this.#grant = r.grant;
+    const perPeer = r.peers.length === 0
+      ? 1
+      : Math.max(1, Math.min(4, Math.ceil(4 / r.peers.length)));
+    for (const p of r.peers) {
+      const has = p.have === "all" ? null : decodeBase64(p.have);
+      for (let k = 0; k < perPeer; k++) {
+        const key = `${p.addr}#${k}`;
+        const s = this.#slots.get(key);
+        if (s) {
+          if (!s.opened) s.has = has;
+          continue;
+        }
+        this.#slots.set(key, {
+          key,
+          addr: p.addr,
+          has,
+          conn: null,
+          opened: false,
+          requested: new Set(),
+          refused: new Set(),
+          failures: 0,
+          retryAt: 0,
+          strikes: 0,
+          dropped: false,
+          served: 0,
+        });
+      }
+    }
+    this.#recount();
+    this.#pump();
+  }
+
+  #recount(): void {
+    const seen = new Map<string, Uint8Array | null>();
+    for (const s of this.#slots.values()) if (!s.dropped) seen.set(s.addr, s.has);
+    this.#availability = availabilityOf(this.n, seen.values());
+  }
+
+  #pump(): void {
+    if (this.status !== "D") return;
+    const now = Date.now();
+    let nextRetry = Infinity;
+    for (const s of this.#slots.values()) {
+      if (s.dropped) continue;
+      if (s.conn === null) {
+        if (s.retryAt > now) {
+          nextRetry = Math.min(nextRetry, s.retryAt);
+          continue;
+        }
+        if (this.#grant !== null) this.#open(s);
+        continue;
+      }
+      if (!s.opened) continue;
+      while (s.requested.size < PIPELINE_DEPTH) {
+        const p = pickPiece({
+          n: this.n,
+          mine: this.rec.have,
+          peerHas: s.has,
+          availability: this.#availability,
+          inFlight: this.#inFlight,
+          fromPeer: s.refused.size ? new Set([...s.requested, ...s.refused]) : s.requested,
+          random: Math.random,
+        });
+        if (p < 0) break;
+        s.requested.add(p);
+        this.#inFlight.set(p, (this.#inFlight.get(p) ?? 0) + 1);
+        this.#deps.pool.get(s.conn, p);
+      }
+    }
+    if (nextRetry < Infinity) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => this.#pump(), nextRetry - now);
+    }
+  }
+
+  #open(s: Slot): void {
+    let addr;
+    try {
+      addr = parseEndpoint(s.addr);
+    } catch {
+      s.dropped = true;
+      return;
+    }
+    s.conn = this.#deps.pool.open({
+      addr,
+      group: this.rec.group,
+      name: this.rec.name,
+      sha1: this.rec.sha1,
+      grant: this.#grant,
+      path: this.partPath,
+      size: this.rec.size,
+      pieceSize: this.rec.pieceSize,
+      hashes: this.rec.pieces,
+    }, (e) => this.#onEvent(s, e));
+  }
+
+  #release(s: Slot, p: number): void {
+    if (!s.requested.delete(p)) return;
+    const c = (this.#inFlight.get(p) ?? 1) - 1;
+    if (c > 0) this.#inFlight.set(p, c);
+    else this.#inFlight.delete(p);
+  }
+
+  #onEvent(s: Slot, e: WorkerEvent): void {
+    if (this.status !== "D") return;
+    switch (e.type) {
+      case "opened":
+        s.opened = true;
+        s.has = e.have === "all" ? null : decodeBase64(e.have);
+        this.#recount();
+        break;
+      case "done":
+        this.#release(s, e.piece);
+        s.failures = 0;
+        s.served += e.bytes;
+        if (!hasBit(this.rec.have, e.piece)) {
+          setBit(this.rec.have, e.piece);
+          this.haveCount++;
+          this.fetched++;
+          this.#bytes += e.bytes;
+          this.#samples.push({ t: performance.now(), bytes: this.#bytes });
+          if (this.#samples.length > 64) this.#samples.splice(0, 32);
+          this.#deps.db.updateHave(this.rec, this.rec.have);
+          this.#pendingReport.push(e.piece);
+          if (this.haveCount === this.n) {
+            this.#finish();
+            return;
+          }
+        }
+        break;
+      case "bad":
+        this.#release(s, e.piece);
+        s.strikes++;
+        logger.warn("Bad piece {piece} of {name} from {addr}", {
+          piece: e.piece,
+          name: this.rec.name,
+          addr: s.addr,
+        });
+        if (s.strikes >= MAX_STRIKES) this.#drop(s.addr, "sent bad pieces");
+        break;
+      case "rejected":
+        this.#release(s, e.piece);
+        s.refused.add(e.piece);
+        break;
+      case "writeFailed":
+        this.#fail(`cannot write ${this.partPath}: ${e.error}`);
+        return;
+      case "failed":
+        for (const p of [...s.requested]) this.#release(s, p);
+        s.conn = null;
+        s.opened = false;
+        s.refused.clear();
+        s.failures++;
+        s.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** s.failures);
+        logger.info("Connection to {addr} for {name} ended: {error}", {
+          addr: s.addr,
+          name: this.rec.name,
+          error: e.error,
+        });
+        break;
+    }
+    this.#pump();
+  }
+
+  #drop(addr: string, why: string): void {
+    logger.warn("Dropping peer {addr} for {name}: {why}", { addr, name: this.rec.name, why });
+    for (const s of this.#slots.values()) {
+      if (s.addr !== addr) continue;
+      s.dropped = true;
+      if (s.conn !== null) this.#deps.pool.close(s.conn);
+    }
+    this.#recount();
+  }
+
+  #flushReport(): void {
+    if (this.#pendingReport.length === 0) return;
+    const pieces = this.#pendingReport.splice(0);
+    this.#deps.report(this.rec.group, this.rec.name, pieces).catch((err) => {
+      logger.warn("Cannot report pieces: {error}", { error: describeError(err) });
+    });
+  }
+
+  async #finish(): Promise<void> {
+    this.status = "V";
+    this.#stopTransfers();
+    this.#flushReport();
+    try {
+      const sha1 = await this.#deps.wholeSha1(this.partPath);
+      if (sha1 !== this.rec.sha1) {
+        await Deno.remove(this.partPath).catch(() => {});
+        return this.#fail(`whole-file SHA-1 mismatch (got ${sha1.slice(0, 12)}…)`);
+      }
+      await Deno.rename(this.partPath, this.finalPath);
+    } catch (err) {
+      return this.#fail(describeError(err));
+    }
+    this.status = "C";
+    this.rec.status = "C";
+    this.#deps.db.setStatus(this.rec, "C", null);
+    await this.#deps.finished(this).catch(() => {});
+    this.#resolveDone();
+  }
+
+  #fail(error: string): void {
+    if (this.status === "F") return;
+    this.#stopTransfers();
+    this.status = "F";
+    this.error = error;
+    this.rec.status = "F";
+    this.#deps.db.setStatus(this.rec, "F", error);
+    this.#deps.served.delete(this.rec.group, this.rec.name);
+    this.#deps.finished(this).catch(() => {}).finally(() => this.#resolveDone());
+  }
+}

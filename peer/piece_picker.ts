@@ -1,0 +1,66 @@
+/**
+ * The piece picker: which piece to request next from a peer, as a pure
+ * function of what we have, what each peer has and what is in flight.
+ * Rarest first, random among equals; in end-game (every missing piece already
+ * requested) a piece in flight elsewhere is requested again from this peer.
+ */
+import { hasBit } from "../shared/bitfield.ts";
+
+/** What the picker looks at. */
+export interface PickInput {
+  /** Number of pieces in the file. */
+  n: number;
+  /** Pieces we have verified. */
+  mine: Uint8Array;
+  /** Pieces the peer has; null means all. */
+  peerHas: Uint8Array | null;
+  /** For each piece, how many known peers have it. */
+  availability: Uint16Array | Uint32Array;
+  /** For each piece in flight, how many requests are out for it. */
+  inFlight: Map<number, number>;
+  /** Pieces already requested from this peer. */
+  fromPeer: Set<number>;
+  /** A number in [0, 1) to break ties (Math.random in production). */
+  random: () => number;
+}
+
+/** The piece to request from this peer next, or -1 if it has nothing we need. */
+export function pickPiece(input: PickInput): number {
+  const { n, mine, peerHas, availability, inFlight, fromPeer, random } = input;
+  let best = -1;
+  let bestAvail = Infinity;
+  let ties = 0;
+  let endgame = -1;
+  let endgameLoad = Infinity;
+  for (let p = 0; p < n; p++) {
+    if (hasBit(mine, p) || (peerHas !== null && !hasBit(peerHas, p))) continue;
+    const load = inFlight.get(p) ?? 0;
+    if (load > 0) {
+      if (!fromPeer.has(p) && load < endgameLoad) {
+        endgame = p;
+        endgameLoad = load;
+      }
+      continue;
+    }
+    const a = availability[p] ?? 0;
+    if (a < bestAvail) {
+      best = p;
+      bestAvail = a;
+      ties = 1;
+    } else if (a === bestAvail) {
+      // Reservoir sampling: each of the equally rare pieces is chosen with equal chance.
+      ties++;
+      if (random() * ties < 1) best = p;
+    }
+  }
+  return best >= 0 ? best : endgame;
+}
+
+/** Counts, for each piece, how many of `peers` have it (null bitfield = all). */
+export function availabilityOf(n: number, peers: Iterable<Uint8Array | null>): Uint32Array {
+  const a = new Uint32Array(n);
+  for (const has of peers) {
+    for (let p = 0; p < n; p++) if (has === null || hasBit(has, p)) a[p]!++;
+  }
+  return a;
+}

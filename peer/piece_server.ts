@@ -1,0 +1,179 @@
+/**
+ * The peer's piece server on its `<ip>:<port>`. A requester first shows a
+ * grant signed by the trackers for the file; without a valid one it receives
+ * an error and not one byte of the file.
+ *
+ * → {t:"hello", group, name, sha1, grant}   ← {t:"welcome", have} | {t:"error"} and close
+ * → {t:"get", tag, piece}                    ← data frame (tag, bytes) | {t:"reject", tag, error}
+ */
+import { encodeBase64 } from "../shared/base64.ts";
+import { FramedConn } from "../shared/conn.ts";
+import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
+import { describeError } from "../shared/errors.ts";
+import type { Message } from "../shared/frame.ts";
+import { verifyGrant } from "../shared/grant.ts";
+import { readFully } from "../shared/hashing.ts";
+import { hasBit } from "../shared/bitfield.ts";
+import { log } from "../shared/log.ts";
+import type { ServedFile, ServedFiles } from "./served_files.ts";
+
+const logger = log("peer", "server");
+
+/** Connections served at once. */
+export const MAX_PEER_CONNECTIONS = 256;
+/** Requests a connection may have waiting; more close the connection. */
+export const MAX_QUEUED_REQUESTS = 64;
+/** A requester must send its hello within this time. */
+export const HELLO_TIMEOUT_MS = 5000;
+
+/** Options for {@linkcode PieceServer}. */
+export interface PieceServerOptions {
+  files: ServedFiles;
+  /** The trackers' grant public key, once known (null: nothing is served). */
+  grantKey: () => CryptoKey | null;
+  /** Called before serving a shared file: false if it changed on disk (then refused). */
+  checkUnchanged?: (file: ServedFile) => Promise<boolean>;
+  /** Counts bytes served, for tests and statistics. */
+  onServed?: (bytes: number) => void;
+}
+
+/** Serves pieces to other peers. */
+export class PieceServer {
+  #listener: Deno.Listener;
+  #opts: PieceServerOptions;
+  #conns = new Set<FramedConn>();
+  #done: Promise<void>;
+  /** Bytes of piece data sent since start. */
+  bytesServed = 0;
+
+  constructor(listener: Deno.Listener, opts: PieceServerOptions) {
+    this.#listener = listener;
+    this.#opts = opts;
+    this.#done = this.#accept();
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+    for (const c of this.#conns) c.close();
+    await this.#done;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#conns.size >= MAX_PEER_CONNECTIONS) {
+          conn.close();
+          continue;
+        }
+        const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 60_000 });
+        this.#conns.add(fc);
+        this.#serve(fc).catch((err) =>
+          logger.warn("Peer {remote}: {error}", { remote: fc.remote, error: describeError(err) })
+        ).finally(() => {
+          fc.close();
+          this.#conns.delete(fc);
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) {
+        logger.error("Piece server failed: {error}", { error: describeError(err) });
+      }
+    }
+  }
+
+  async #serve(fc: FramedConn): Promise<void> {
+    const frames = fc.frames();
+    const helloTimer = setTimeout(() => fc.close(), HELLO_TIMEOUT_MS);
+    const first = await frames.next().finally(() => clearTimeout(helloTimer));
+    if (first.done || first.value.kind !== "json") return;
+    const file = await this.#admit(fc, first.value.msg);
+    if (!file) return;
+    using fh = await Deno.open(file.path, { read: true });
+    const queue: Message[] = [];
+    let wake = null as (() => void) | null;
+    let ended = false;
+    // Reads requests while earlier ones are served, so the requester can pipeline.
+    const reader = (async () => {
+      for await (const f of frames) {
+        if (f.kind !== "json" || f.msg.t !== "get") {
+          await fc.send({ t: "error", error: "expected get" }).catch(() => {});
+          break;
+        }
+        if (queue.length >= MAX_QUEUED_REQUESTS) {
+          await fc.send({ t: "error", error: "too many requests queued" }).catch(() => {});
+          break;
+        }
+        queue.push(f.msg);
+        wake?.();
+      }
+    })().finally(() => {
+      ended = true;
+      wake?.();
+    });
+    while (!fc.isClosed) {
+      const msg = queue.shift();
+      if (!msg) {
+        if (ended) break;
+        await new Promise<void>((r) => wake = r);
+        wake = null;
+        continue;
+      }
+      await this.#servePiece(fc, fh, file, msg);
+    }
+    fc.close();
+    await reader;
+  }
+
+  async #admit(fc: FramedConn, hello: Message): Promise<ServedFile | null> {
+    const refuse = async (error: string) => {
+      logger.warn("Refused {remote}: {error}", { remote: fc.remote, error });
+      await fc.send({ t: "error", error }).catch(() => {});
+      return null;
+    };
+    if (hello.t !== "hello") return await refuse("expected hello");
+    const { group, name, sha1 } = hello;
+    if (typeof group !== "string" || typeof name !== "string" || typeof sha1 !== "string") {
+      return await refuse("hello needs group, name and sha1");
+    }
+    const key = this.#opts.grantKey();
+    if (!key) return await refuse("this peer is not logged in");
+    const file = this.#opts.files.get(group, name);
+    // The grant is checked before anything about the file is told.
+    const grant = await verifyGrant(key, hello.grant, { group, name, sha1 }, Date.now());
+    if (typeof grant === "string") return await refuse(grant);
+    if (!file || file.meta.sha1 !== sha1) return await refuse(`no file ${name} in ${group} here`);
+    if (this.#opts.checkUnchanged && !(await this.#opts.checkUnchanged(file))) {
+      return await refuse(`${name} changed on disk and is no longer shared`);
+    }
+    await fc.send({ t: "welcome", have: file.have ? encodeBase64(file.have) : "all" });
+    return file;
+  }
+
+  async #servePiece(fc: FramedConn, fh: Deno.FsFile, file: ServedFile, msg: Message) {
+    const { tag, piece } = msg;
+    const { size, pieceSize } = file.meta;
+    const n = Math.ceil(size / pieceSize);
+    if (
+      typeof tag !== "number" || !Number.isInteger(piece) || (piece as number) < 0 ||
+      (piece as number) >= n
+    ) {
+      await fc.send({ t: "reject", tag, error: "no such piece" });
+      return;
+    }
+    const p = piece as number;
+    if (file.have && !hasBit(file.have, p)) {
+      await fc.send({ t: "reject", tag, error: "piece not here yet" });
+      return;
+    }
+    const off = p * pieceSize;
+    const buf = new Uint8Array(Math.min(pieceSize, size - off));
+    await fh.seek(off, Deno.SeekMode.Start);
+    await readFully(fh, buf);
+    await fc.sendData(tag >>> 0, buf);
+    this.bytesServed += buf.length;
+    this.#opts.onServed?.(buf.length);
+  }
+}
