@@ -14,7 +14,7 @@ function say(line: string): void {
   console.log(`\x1b[1m==> ${line}\x1b[0m`);
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const trackers: Tracker[] = [];
   const t0 = performance.now();
   try {
-    const [p1, p2] = [await freePort(), await freePort()];
+    const [p1, p2] = [freePort(), freePort()];
     await Deno.writeTextFile(`${dir}/tracker_info.txt`, `127.0.0.1:${p1}\n127.0.0.1:${p2}\n`);
     say(`starting the tracker pair on 127.0.0.1:${p1} and 127.0.0.1:${p2} (in ${dir})`);
     trackers.push(startTracker(dir, 1));
@@ -97,12 +97,12 @@ async function main(): Promise<void> {
     await waitFor("tracker 2", () => trackers[1]!.log.some((l) => l.includes("Caught up")));
 
     say("alice and bob create accounts; alice creates group g1; bob asks to join");
-    await peer(dir, await freePort(), "alice", [
+    await peer(dir, freePort(), "alice", [
       "create_user alice secret-a",
       "login alice secret-a",
       "create_group g1",
     ]);
-    await peer(dir, await freePort(), "bob", [
+    await peer(dir, freePort(), "bob", [
       "create_user bob secret-b",
       "login bob secret-b",
       "join_group g1",
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     say("killing the primary tracker (SIGKILL): the clients carry on with tracker 2");
     trackers[0]!.proc.kill("SIGKILL");
     await trackers[0]!.proc.status;
-    await peer(dir, await freePort(), "alice", [
+    await peer(dir, freePort(), "alice", [
       "list_requests g1",
       "accept_request g1 bob",
       "list_groups",
@@ -126,8 +126,8 @@ async function main(): Promise<void> {
     );
 
     say("alice leaves g1: bob, the earliest-joined member, becomes the owner");
-    await peer(dir, await freePort(), "alice", ["leave_group g1", "list_groups", "logout"]);
-    await peer(dir, await freePort(), "bob", ["list_groups", "list_files g1"]);
+    await peer(dir, freePort(), "alice", ["leave_group g1", "list_groups", "logout"]);
+    await peer(dir, freePort(), "bob", ["list_groups", "list_files g1"]);
     say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     for (const t of trackers) {
