@@ -268,6 +268,10 @@ export class Download {
     if (this.status !== "D") return;
     switch (e.type) {
       case "opened":
+        logger.info("Connection to {addr} open after {ms} ms", {
+          addr: s.addr,
+          ms: Math.round(performance.now() - this.startedAt),
+        });
         s.opened = true;
         s.has = e.have === "all" ? null : decodeBase64(e.have);
         this.#recount();
@@ -344,6 +348,10 @@ export class Download {
   }
 
   async #finish(): Promise<void> {
+    logger.info("All pieces of {name} after {ms} ms", {
+      name: this.rec.name,
+      ms: Math.round(performance.now() - this.startedAt),
+    });
     this.status = "V";
     this.#stopTransfers();
     this.#flushReport();

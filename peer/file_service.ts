@@ -94,6 +94,7 @@ export class FileService {
   async online(grantKey: unknown): Promise<void> {
     if (typeof grantKey === "string") this.#grantKey = await importVerifyKey(grantKey);
     this.#online = true;
+    this.#pool.warm();
     for (const f of this.served.all()) {
       if (f.have !== null) continue; // downloads re-register as their pieces arrive
       if (!(await this.#checkUnchanged(f))) continue;

@@ -92,6 +92,8 @@ export class PieceServer {
     const file = await this.#admit(fc, first.value.msg);
     if (!file) return;
     using fh = await Deno.open(file.path, { read: true });
+    // One buffer per connection, reused for every piece (each send completes before the next read).
+    const buf = new Uint8Array(file.meta.pieceSize);
     const queue: Message[] = [];
     let wake = null as (() => void) | null;
     let ended = false;
@@ -121,7 +123,7 @@ export class PieceServer {
         wake = null;
         continue;
       }
-      await this.#servePiece(fc, fh, file, msg);
+      await this.#servePiece(fc, fh, file, msg, buf);
     }
     fc.close();
     await reader;
@@ -152,7 +154,13 @@ export class PieceServer {
     return file;
   }
 
-  async #servePiece(fc: FramedConn, fh: Deno.FsFile, file: ServedFile, msg: Message) {
+  async #servePiece(
+    fc: FramedConn,
+    fh: Deno.FsFile,
+    file: ServedFile,
+    msg: Message,
+    pieceBuf: Uint8Array,
+  ) {
     const { tag, piece } = msg;
     const { size, pieceSize } = file.meta;
     const n = Math.ceil(size / pieceSize);
@@ -169,7 +177,7 @@ export class PieceServer {
       return;
     }
     const off = p * pieceSize;
-    const buf = new Uint8Array(Math.min(pieceSize, size - off));
+    const buf = pieceBuf.subarray(0, Math.min(pieceSize, size - off));
     await fh.seek(off, Deno.SeekMode.Start);
     await readFully(fh, buf);
     await fc.sendData(tag >>> 0, buf);

@@ -9,6 +9,7 @@ import { FramedConn } from "../shared/conn.ts";
 import { MAX_DATA_FRAME } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import { sha1Hex } from "../shared/hashing.ts";
+import { BufferPool } from "../shared/buffer_pool.ts";
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
 
 /** How long a requested piece may take before the connection counts as failed. */
@@ -24,6 +25,8 @@ interface Conn {
 }
 
 const conns = new Map<number, Conn>();
+/** Piece buffers: frames are assembled into these and returned after the write. */
+const pool = new BufferPool(MAX_DATA_FRAME);
 const files = new Map<string, { fh: Deno.FsFile; users: number; chain: Promise<void> }>();
 
 function post(e: WorkerEvent): void {
@@ -42,6 +45,7 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
   try {
     fc = await FramedConn.connect(m.addr, {
       maxFrame: MAX_DATA_FRAME,
+      alloc: (len) => pool.get(len),
       timeoutMs: 3000,
       idleTimeoutMs: 60_000,
     });
@@ -101,9 +105,11 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
       clearTimeout(c.pending.get(piece));
       c.pending.delete(piece);
       // A frame that arrived whole is a view of the read buffer: copy it before the next read.
-      const data = frame.data.byteLength === frame.data.buffer.byteLength
-        ? frame.data as Uint8Array<ArrayBuffer>
-        : frame.data.slice();
+      let data = frame.data as Uint8Array<ArrayBuffer>;
+      if (data.buffer.byteLength !== pool.size) {
+        data = pool.get(frame.data.length);
+        data.set(frame.data);
+      }
       verifyAndWrite(m.conn, c, f, piece, data);
     }
     if (fc.error) error = fc.error.message;
@@ -139,6 +145,7 @@ function verifyAndWrite(
   f.chain = f.chain.then(async () => {
     const got = await check;
     if (got !== c.hashes.slice(piece * 40, piece * 40 + 40)) {
+      pool.release(data);
       post({ type: "bad", conn: id, piece });
       return;
     }
@@ -149,6 +156,8 @@ function verifyAndWrite(
     } catch (err) {
       post({ type: "writeFailed", conn: id, piece, error: describeError(err) });
       return;
+    } finally {
+      pool.release(data);
     }
     post({ type: "done", conn: id, piece, bytes: data.length });
   });

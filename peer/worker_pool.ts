@@ -42,6 +42,11 @@ export class WorkerPool {
     this.#worker(conn).postMessage({ type: "close", conn } satisfies WorkerCommand);
   }
 
+  /** Starts every worker now, so that the first download does not wait for them. */
+  warm(): void {
+    this.#worker(0);
+  }
+
   /** Stops every worker. */
   terminate(): void {
     for (const w of this.#workers) w.terminate();

@@ -19,6 +19,8 @@ export interface FramedConnOptions {
   idleTimeoutMs?: number;
   /** Close when a frame has begun but not completed within this long. */
   partialTimeoutMs?: number;
+  /** Allocator for frames assembled from several reads (see FrameDecoder). */
+  alloc?: (len: number) => Uint8Array;
 }
 
 /** A TCP connection that speaks shoal frames. */
@@ -39,7 +41,7 @@ export class FramedConn {
     this.conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remote = `${addr.hostname}:${addr.port}`;
-    this.#decoder = new FrameDecoder({ maxFrame: options.maxFrame });
+    this.#decoder = new FrameDecoder({ maxFrame: options.maxFrame, alloc: options.alloc });
     this.#idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#partialMs = options.partialTimeoutMs ?? DEFAULT_PARTIAL_TIMEOUT_MS;
     try {

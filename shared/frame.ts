@@ -52,6 +52,11 @@ export function encodeDataHeader(tag: number, length: number): Uint8Array {
 export interface FrameDecoderOptions {
   /** The largest frame body (after the length prefix) accepted; larger ones throw. */
   maxFrame: number;
+  /**
+   * Allocates the buffer a frame split over several chunks is assembled in
+   * (default: a new Uint8Array). A pool here avoids fresh memory per frame.
+   */
+  alloc?: (len: number) => Uint8Array;
 }
 
 /**
@@ -61,6 +66,7 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   #max: number;
+  #alloc: (len: number) => Uint8Array;
   #head = new Uint8Array(4);
   #headFill = 0;
   #body: Uint8Array | null = null;
@@ -68,6 +74,7 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions) {
     this.#max = options.maxFrame;
+    this.#alloc = options.alloc ?? ((len) => new Uint8Array(len));
   }
 
   /** Changes the largest frame accepted from now on (e.g. after a link is authenticated). */
@@ -96,7 +103,7 @@ export class FrameDecoder {
             pos += len;
             continue;
           }
-          this.#body = new Uint8Array(len);
+          this.#body = this.#alloc(len);
           this.#bodyFill = 0;
         } else {
           const take = Math.min(4 - this.#headFill, chunk.length - pos);
@@ -107,7 +114,7 @@ export class FrameDecoder {
           const len = readU32(this.#head, 0);
           this.#checkLength(len);
           this.#headFill = 0;
-          this.#body = new Uint8Array(len);
+          this.#body = this.#alloc(len);
           this.#bodyFill = 0;
         }
       }
