@@ -13,17 +13,20 @@ import { availabilityOf, pickPiece } from "./piece_picker.ts";
 import type { ServedFiles } from "./served_files.ts";
 import type { WorkerEvent } from "./transfer_protocol.ts";
 import type { WorkerPool } from "./worker_pool.ts";
+import type { WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "download");
 
 /** Pieces requested and not yet received, per connection. */
-export const PIPELINE_DEPTH = 8;
+export const PIPELINE_DEPTH = 16;
 /** Verified pieces are reported to the tracker at least this often. */
 export const REPORT_INTERVAL_MS = 500;
 /** The peer list and grant are refreshed from the tracker this often. */
 export const REFRESH_INTERVAL_MS = 5000;
 /** A peer that sends this many bad pieces is dropped for the download. */
 export const MAX_STRIKES = 2;
+/** Ties between equally rare pieces are broken among this many nearest the front. */
+export const PICK_WINDOW = 32;
 
 /** What a download needs from the rest of the peer. */
 export interface DownloadDeps {
@@ -32,8 +35,8 @@ export interface DownloadDeps {
   db: PeerDb;
   served: ServedFiles;
   pool: WorkerPool;
-  /** Whole-file SHA-1 of a file, computed off the main thread. */
-  wholeSha1: (path: string) => Promise<string>;
+  /** Starts a whole-file SHA-1 that follows the verified prefix of `path`. */
+  wholeHasher: (path: string) => WholeHasher;
   /** Called when the download ends (complete or failed). */
   finished: (d: Download) => Promise<void>;
 }
@@ -81,6 +84,9 @@ export class Download {
   #samples: { t: number; bytes: number }[] = [];
   #bytes = 0;
   readonly startedAt = performance.now();
+  #hasher: WholeHasher | null = null;
+  /** Pieces 0 .. prefix-1 are all verified. */
+  #prefix = 0;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     this.rec = rec;
@@ -127,6 +133,8 @@ export class Download {
   /** Starts (or resumes) fetching. */
   async start(): Promise<void> {
     this.#deps.served.set({ meta: this.rec, path: this.partPath, have: this.rec.have });
+    this.#hasher = this.#deps.wholeHasher(this.partPath);
+    this.#advancePrefix();
     if (this.haveCount === this.n) return await this.#finish();
     this.#timers.push(setInterval(() => this.#flushReport(), REPORT_INTERVAL_MS));
     this.#timers.push(setInterval(() => this.#refresh(), REFRESH_INTERVAL_MS));
@@ -141,6 +149,10 @@ export class Download {
   }
 
   #stopTransfers(): void {
+    if (this.status === "D" || this.status === "F") {
+      this.#hasher?.cancel();
+      this.#hasher = null;
+    }
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     clearTimeout(this.#retryTimer);
@@ -223,6 +235,7 @@ export class Download {
           inFlight: this.#inFlight,
           fromPeer: s.refused.size ? new Set([...s.requested, ...s.refused]) : s.requested,
           random: Math.random,
+          window: PICK_WINDOW,
         });
         if (p < 0) break;
         s.requested.add(p);
@@ -289,6 +302,7 @@ export class Download {
           if (this.#samples.length > 64) this.#samples.splice(0, 32);
           this.#deps.db.updateHave(this.rec, this.rec.have);
           this.#pendingReport.push(e.piece);
+          if (e.piece === this.#prefix) this.#advancePrefix();
           if (this.haveCount === this.n) {
             this.#finish();
             return;
@@ -339,6 +353,11 @@ export class Download {
     this.#recount();
   }
 
+  #advancePrefix(): void {
+    while (this.#prefix < this.n && hasBit(this.rec.have, this.#prefix)) this.#prefix++;
+    this.#hasher?.advance(Math.min(this.rec.size, this.#prefix * this.rec.pieceSize));
+  }
+
   #flushReport(): void {
     if (this.#pendingReport.length === 0) return;
     const pieces = this.#pendingReport.splice(0);
@@ -356,7 +375,8 @@ export class Download {
     this.#stopTransfers();
     this.#flushReport();
     try {
-      const sha1 = await this.#deps.wholeSha1(this.partPath);
+      const sha1 = await this.#hasher!.finish(this.rec.size);
+      this.#hasher = null;
       if (sha1 !== this.rec.sha1) {
         await Deno.remove(this.partPath).catch(() => {});
         return this.#fail(`whole-file SHA-1 mismatch (got ${sha1.slice(0, 12)}…)`);

@@ -18,6 +18,7 @@ import { type ServedFile, ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { formatDownload } from "./download_view.ts";
+import { WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "files");
 
@@ -136,7 +137,7 @@ export class FileService {
     const name = real.slice(real.lastIndexOf("/") + 1);
     const bad = checkFileName(name);
     if (bad) throw new FileError(bad);
-    const h = await hashInWorker({ path: real, pieceSize: PIECE_SIZE, mode: "pieces" });
+    const h = await hashInWorker({ path: real, pieceSize: PIECE_SIZE });
     const after = await Deno.stat(real);
     if (after.size !== info.size || after.mtime?.getTime() !== info.mtime?.getTime()) {
       throw new FileError(`${path} changed while it was being hashed`);
@@ -272,8 +273,7 @@ export class FileService {
       db: this.db,
       served: this.served,
       pool: this.#pool,
-      wholeSha1: async (path) =>
-        (await hashInWorker({ path, pieceSize: rec.pieceSize, mode: "whole" })).sha1,
+      wholeHasher: (path) => new WholeHasher(path),
       finished: (d) => this.#finished(d),
     });
     this.downloads.push(dl);

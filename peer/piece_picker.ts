@@ -1,7 +1,8 @@
 /**
  * The piece picker: which piece to request next from a peer, as a pure
  * function of what we have, what each peer has and what is in flight.
- * Rarest first, random among equals; in end-game (every missing piece already
+ * Rarest first, random among equals (within a window near the front of the
+ * file, see `window`); in end-game (every missing piece already
  * requested) a piece in flight elsewhere is requested again from this peer.
  */
 import { hasBit } from "../shared/bitfield.ts";
@@ -22,11 +23,19 @@ export interface PickInput {
   fromPeer: Set<number>;
   /** A number in [0, 1) to break ties (Math.random in production). */
   random: () => number;
+  /**
+   * Break ties only among the first `window` equally rare pieces in file
+   * order (default: all of them). A small window keeps the download close to
+   * sequential, so the whole-file hash can follow it instead of re-reading
+   * the file at the end.
+   */
+  window?: number;
 }
 
 /** The piece to request from this peer next, or -1 if it has nothing we need. */
 export function pickPiece(input: PickInput): number {
   const { n, mine, peerHas, availability, inFlight, fromPeer, random } = input;
+  const window = input.window ?? Infinity;
   let best = -1;
   let bestAvail = Infinity;
   let ties = 0;
@@ -47,7 +56,7 @@ export function pickPiece(input: PickInput): number {
       best = p;
       bestAvail = a;
       ties = 1;
-    } else if (a === bestAvail) {
+    } else if (a === bestAvail && ties < window) {
       // Reservoir sampling: each of the equally rare pieces is chosen with equal chance.
       ties++;
       if (random() * ties < 1) best = p;

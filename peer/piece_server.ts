@@ -12,7 +12,7 @@ import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Message } from "../shared/frame.ts";
 import { verifyGrant } from "../shared/grant.ts";
-import { readFully } from "../shared/hashing.ts";
+import { readFullySync } from "../shared/hashing.ts";
 import { hasBit } from "../shared/bitfield.ts";
 import { log } from "../shared/log.ts";
 import type { ServedFile, ServedFiles } from "./served_files.ts";
@@ -178,8 +178,10 @@ export class PieceServer {
     }
     const off = p * pieceSize;
     const buf = pieceBuf.subarray(0, Math.min(pieceSize, size - off));
-    await fh.seek(off, Deno.SeekMode.Start);
-    await readFully(fh, buf);
+    // Synchronous: a page-cache read of one piece takes far less than the
+    // thread-pool round trip of an async seek and read.
+    fh.seekSync(off, Deno.SeekMode.Start);
+    readFullySync(fh, buf);
     await fc.sendData(tag >>> 0, buf);
     this.bytesServed += buf.length;
     this.#opts.onServed?.(buf.length);

@@ -64,3 +64,13 @@ export async function readFully(file: Deno.FsFile, buf: Uint8Array): Promise<voi
     off += n;
   }
 }
+
+/** Reads exactly `buf.length` bytes synchronously; throws if the file ends first. */
+export function readFullySync(file: Deno.FsFile, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = file.readSync(buf.subarray(off));
+    if (n === null) throw new Error("File ended before the expected size (did it change?)");
+    off += n;
+  }
+}
