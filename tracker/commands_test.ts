@@ -100,6 +100,17 @@ Deno.test("login again from the same address keeps the user's shares", () => {
   ]);
 });
 
+Deno.test("login stores the address as ip:port however the client spelled it", () => {
+  // parseEndpoint() accepts "ip port" and surrounding blanks; the session must
+  // hold the canonical form, or the one-user-per-address rule and the
+  // addresses handed out by lookup_file depend on the spelling.
+  const h = new Harness();
+  const alice = h.signIn("alice", " 10.0.0.1 7000 ");
+  assert.deepEqual(okData(h.read("whoami", {}, alice)), { user: "alice", addr: "10.0.0.1:7000" });
+  h.signIn("bob", "10.0.0.1:7000");
+  assert.deepEqual(h.read("whoami", {}, alice), { ok: false, error: "not logged in" });
+});
+
 Deno.test("another user logging in at the same address ends the first session and its shares", () => {
   const h = new Harness();
   const alice = h.signIn("alice", "10.0.0.1:7000");

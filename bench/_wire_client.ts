@@ -1,0 +1,86 @@
+/**
+ * A bare tracker client for the benchmark: one connection, requests written
+ * with shoal's codec (`{t:"req", id, cmd, args, token}`) and answers matched
+ * by id, so several requests may be in flight. No failover, no retries.
+ */
+import { FramedConn } from "../shared/conn.ts";
+import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
+import { ConnectionError } from "../shared/errors.ts";
+import type { Message } from "../shared/frame.ts";
+import type { Endpoint } from "../shared/tracker_info.ts";
+
+/** A tracker's answer as it came over the wire. */
+export interface WireResponse {
+  ok: boolean;
+  data?: Record<string, unknown>;
+  error?: string;
+  code?: string;
+}
+
+/** One pipelining connection to one tracker. */
+export class WireClient {
+  /** Sent with every request while set. */
+  token: string | undefined;
+  readonly #conn: FramedConn;
+  readonly #pending = new Map<string, (res: WireResponse | Error) => void>();
+  readonly #prefix: string;
+  #seq = 0;
+  readonly #done: Promise<void>;
+
+  private constructor(conn: FramedConn, prefix: string) {
+    this.#conn = conn;
+    this.#prefix = prefix;
+    this.#done = this.#read();
+  }
+
+  /** Connects to `to`; `name` makes the request ids unique across clients. */
+  static async connect(to: Endpoint, name: string): Promise<WireClient> {
+    const conn = await FramedConn.connect(to, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 0 });
+    return new WireClient(conn, `${name}-${crypto.randomUUID().slice(0, 8)}`);
+  }
+
+  /** Sends one command and resolves with the answer; rejects when the connection ends. */
+  request(cmd: string, args: Record<string, unknown> = {}): Promise<WireResponse> {
+    const id = `${this.#prefix}-${++this.#seq}`;
+    const msg: Message = { t: "req", id, cmd, args };
+    if (this.token !== undefined) msg.token = this.token;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (res) => res instanceof Error ? reject(res) : resolve(res));
+      this.#conn.send(msg).catch((err: Error) => {
+        this.#pending.delete(id);
+        reject(err);
+      });
+    });
+  }
+
+  /** Like `request`, but returns `data` and throws on a failed answer. */
+  async call(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const res = await this.request(cmd, args);
+    if (!res.ok) throw new Error(`${cmd} failed: ${res.error ?? "no reason"} (${res.code ?? "-"})`);
+    return res.data ?? {};
+  }
+
+  /** Closes the connection; pending requests reject. */
+  async close(): Promise<void> {
+    this.#conn.close();
+    await this.#done;
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for await (const frame of this.#conn.frames()) {
+        if (frame.kind !== "json" || frame.msg.t !== "res") continue;
+        const id = frame.msg.id;
+        if (typeof id !== "string") continue;
+        const settle = this.#pending.get(id);
+        if (!settle) continue;
+        this.#pending.delete(id);
+        settle(frame.msg as unknown as WireResponse);
+      }
+    } finally {
+      const err = this.#conn.error ?? new ConnectionError("Connection to the tracker closed");
+      for (const settle of this.#pending.values()) settle(err);
+      this.#pending.clear();
+    }
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Tracker benchmark: starts a real tracker pair as child processes and
+ * measures replicated write latency, read latency, throughput with 1, 16 and
+ * 64 connections, and failover time, with clients speaking the wire protocol.
+ *
+ *   deno run --allow-all bench/tracker_bench.ts [--quick] [--only <parts>] [--profile <dir>]
+ *
+ * `--only` takes a comma-separated subset of latency, writes, reads, failover.
+ * `--profile <dir>` runs the trackers with `--cpu-prof` into <dir> and skips
+ * the failover part (a killed tracker writes no profile).
+ * Figures go to stdout (two aligned tables, then one JSON line); progress goes
+ * to stderr.
+ */
+import { parseArgs } from "node:util";
+import { describeError } from "../shared/errors.ts";
+import { measureFailover } from "./_failover.ts";
+import { type ArgsFn, sequentialLatency, throughput, type ThroughputResult } from "./_load.ts";
+import { type BenchResults, formatReport, toJson } from "./_report.ts";
+import { startCpuMeter, summarize } from "./_stats.ts";
+import { TrackerPair } from "./_tracker_pair.ts";
+import { WireClient } from "./_wire_client.ts";
+
+/** Tracker settings used for the whole run. */
+const HEARTBEAT_MS = 200;
+const GRACE_MS = 1000;
+
+/** Sizes of the full and the quick run. */
+const PLANS = {
+  full: { warmup: 500, latencyOps: 2000, durationMs: 3000, failoverRounds: 3 },
+  quick: { warmup: 100, latencyOps: 300, durationMs: 1000, failoverRounds: 3 },
+} as const;
+type Plan = (typeof PLANS)[keyof typeof PLANS];
+
+/** Connections of the throughput runs, each with one request in flight. */
+const CONNECTIONS = [1, 16, 64];
+const PIPELINE_DEPTH = 1;
+
+const WRITE_CMD = "create_group";
+const READ_CMD = "whoami";
+const PARTS = ["latency", "writes", "reads", "failover"] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE =
+  "usage: deno run --allow-all bench/tracker_bench.ts [--quick] [--only latency,writes,reads,failover] [--profile <dir>]";
+
+const encoder = new TextEncoder();
+const startedAt = performance.now();
+
+function progress(msg: string): void {
+  const s = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(5);
+  Deno.stderr.writeSync(encoder.encode(`[bench ${s}s] ${msg}\n`));
+}
+
+/** Unique group ids per phase, so every create_group is a fresh replicated write. */
+function groupArgs(phase: string): ArgsFn {
+  const run = crypto.randomUUID().slice(0, 6);
+  return (lane, seq) => ({ group: `${phase}-${run}-${lane}-${seq}` });
+}
+
+const noArgs: ArgsFn = () => ({});
+
+/** Starts tracker 1, waits until it is primary, then tracker 2 until it has caught up. */
+async function startPair(pair: TrackerPair): Promise<void> {
+  progress(`starting tracker 1 (data in ${pair.dir})`);
+  pair.start(1);
+  await pair.waitFor(1, /is now primary/);
+  progress("tracker 1 is primary; starting tracker 2");
+  pair.start(2);
+  await pair.waitFor(2, /Caught up with the primary/);
+}
+
+/** Creates a user and logs in; returns the session token. */
+async function login(client: WireClient): Promise<string> {
+  progress("creating the bench user (PBKDF2, slow by design)");
+  const user = `bench-${crypto.randomUUID().slice(0, 8)}`;
+  await client.call("create_user", { user, password: "bench-password" });
+  const data = await client.call("login", {
+    user,
+    password: "bench-password",
+    addr: "127.0.0.1:9",
+  });
+  if (typeof data.token !== "string") throw new Error("login answered without a token");
+  return data.token;
+}
+
+/** Runs the throughput of `cmd` with each number of connections. */
+async function throughputSeries(
+  pair: TrackerPair,
+  options: {
+    token: string;
+    plan: Plan;
+    cmd: string;
+    args: (clients: number) => ArgsFn;
+    processes: Record<string, number>;
+  },
+): Promise<ThroughputResult[]> {
+  const out = [];
+  for (const clients of CONNECTIONS) {
+    const ms = options.plan.durationMs;
+    progress(`throughput: ${options.cmd} with ${clients} connections for ${ms} ms`);
+    const r = await throughput({
+      to: pair.trackers[0],
+      token: options.token,
+      cmd: options.cmd,
+      args: options.args(clients),
+      clients,
+      depth: PIPELINE_DEPTH,
+      durationMs: ms,
+      processes: options.processes,
+    });
+    progress(`  ${Math.round(r.opsPerSec)} ops/s, ${r.errors} errors`);
+    out.push(r);
+  }
+  return out;
+}
+
+async function bench(
+  pair: TrackerPair,
+  options: { plan: Plan; quick: boolean; parts: Set<Part> },
+): Promise<BenchResults> {
+  const { plan, parts } = options;
+  const results: BenchResults = {
+    mode: options.quick ? "quick" : "full",
+    env: {
+      deno: Deno.version.deno,
+      cpus: navigator.hardwareConcurrency,
+      os: Deno.build.os,
+      loadavg: loadAverage(),
+    },
+    writeCmd: WRITE_CMD,
+    readCmd: READ_CMD,
+    writeLatency: null,
+    readLatency: null,
+    latencyCpu: null,
+    writes: [],
+    reads: [],
+    failover: null,
+  };
+  await startPair(pair);
+  const client = await WireClient.connect(pair.trackers[0], "setup");
+  try {
+    const token = client.token = await login(client);
+    progress(`warm-up: ${plan.warmup} writes and reads`);
+    await sequentialLatency(client, { cmd: WRITE_CMD, args: groupArgs("w"), count: plan.warmup });
+    await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count: plan.warmup });
+    const processes = { tracker1: pair.pid(1), tracker2: pair.pid(2), bench: Deno.pid };
+    if (parts.has("latency")) {
+      const count = plan.latencyOps;
+      const meter = startCpuMeter(processes);
+      progress(`write latency: ${count} sequential ${WRITE_CMD}`);
+      const w = await sequentialLatency(client, { cmd: WRITE_CMD, args: groupArgs("l"), count });
+      results.writeLatency = summarize(w);
+      progress(`read latency: ${count} sequential ${READ_CMD}`);
+      const r = await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count });
+      results.readLatency = summarize(r);
+      results.latencyCpu = meter.stop();
+    }
+    if (parts.has("writes")) {
+      const args = (clients: number) => groupArgs(`t${clients}`);
+      results.writes = await throughputSeries(pair, {
+        token,
+        plan,
+        cmd: WRITE_CMD,
+        args,
+        processes,
+      });
+    }
+    if (parts.has("reads")) {
+      const args = () => noArgs;
+      results.reads = await throughputSeries(pair, { token, plan, cmd: READ_CMD, args, processes });
+    }
+    if (parts.has("failover")) {
+      const rounds = plan.failoverRounds;
+      progress(`failover: ${rounds} rounds of kill -9 of the primary`);
+      results.failover = await measureFailover(pair, { token, rounds, primary: 1, progress });
+    }
+  } finally {
+    await client.close();
+  }
+  return results;
+}
+
+function loadAverage(): number | null {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
+function parseParts(text: string | undefined, profiling: boolean): Set<Part> {
+  const parts = new Set<Part>(PARTS);
+  if (text !== undefined) {
+    parts.clear();
+    for (const p of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+      if (!(PARTS as readonly string[]).includes(p)) {
+        throw new Error(`Unknown part "${p}" for --only: use ${PARTS.join(", ")}`);
+      }
+      parts.add(p as Part);
+    }
+  }
+  if (profiling) parts.delete("failover");
+  return parts;
+}
+
+async function main(): Promise<number> {
+  let values, parts;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        quick: { type: "boolean" },
+        only: { type: "string" },
+        profile: { type: "string" },
+      },
+    }).values;
+    parts = parseParts(values.only, values.profile !== undefined);
+  } catch (err) {
+    console.error(`error: ${describeError(err)}\n${USAGE}`);
+    return 2;
+  }
+  const quick = values.quick ?? false;
+  const profileDir = values.profile ?? null;
+  if (profileDir) await Deno.mkdir(profileDir, { recursive: true });
+  const pair = await TrackerPair.create({
+    heartbeatMs: HEARTBEAT_MS,
+    graceMs: GRACE_MS,
+    denoFlags: profileDir
+      ? ["--cpu-prof", `--cpu-prof-dir=${await Deno.realPath(profileDir)}`]
+      : [],
+  });
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    progress("interrupted: stopping the trackers");
+    void pair.close().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const results = await bench(pair, { plan: quick ? PLANS.quick : PLANS.full, quick, parts });
+    if (profileDir) {
+      progress("stopping the trackers so they write their CPU profiles");
+      await Promise.all([pair.stop(1), pair.stop(2)]);
+      progress(`CPU profiles in ${profileDir}`);
+    }
+    console.log(formatReport(results));
+    console.log(JSON.stringify(toJson(results)));
+    return 0;
+  } catch (err) {
+    if (interrupted) return 130;
+    progress(`failed: ${describeError(err)}`);
+    if (err instanceof Error && err.message.includes("\n")) console.error(err.message);
+    return 1;
+  } finally {
+    await pair.close();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    progress(`done; trackers stopped and ${pair.dir} removed`);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

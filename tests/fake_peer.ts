@@ -1,0 +1,369 @@
+/**
+ * A fake peer built from shoal's own codec (`shared/frame.ts` through
+ * `shared/conn.ts`): it speaks the raw tracker protocol as a group member,
+ * registers files with `share_file`, and serves pieces on its own address,
+ * either honestly (optionally only some pieces) or with wrong bytes. Also a
+ * bare piece-protocol client, to probe a real peer's piece server.
+ */
+import { createHash } from "node:crypto";
+import { encodeBase64 } from "../shared/base64.ts";
+import { emptyBitfield, setBit } from "../shared/bitfield.ts";
+import { FramedConn } from "../shared/conn.ts";
+import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
+import type { Frame, Message } from "../shared/frame.ts";
+import { sha1Hex } from "../shared/hashing.ts";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
+
+/** A tracker's answer. */
+export type Reply =
+  | { ok: true; data: Record<string, unknown> }
+  | { ok: false; error: string; code?: string };
+
+/** The metadata `share_file` registers. */
+export interface FileMeta {
+  group: string;
+  name: string;
+  size: number;
+  pieceSize: number;
+  pieces: string;
+  sha1: string;
+}
+
+/** Computes what a real peer would register for `data`. */
+export async function fileMeta(group: string, name: string, data: Uint8Array): Promise<FileMeta> {
+  const hex: string[] = [];
+  for (let off = 0; off < data.length; off += PIECE_SIZE) {
+    hex.push(await sha1Hex(data.slice(off, Math.min(data.length, off + PIECE_SIZE))));
+  }
+  const sha1 = createHash("sha1").update(data).digest("hex");
+  return { group, name, size: data.length, pieceSize: PIECE_SIZE, pieces: hex.join(""), sha1 };
+}
+
+/** A connection to a tracker speaking `{t:"req", id, cmd, args, token}`. */
+export class RawTracker {
+  /** The session token once logged in. */
+  token: string | undefined;
+  #fc: FramedConn;
+  #seq = 0;
+  #waiting = new Map<string, (r: Reply) => void>();
+  #reading: Promise<void>;
+
+  private constructor(fc: FramedConn) {
+    this.#fc = fc;
+    this.#reading = this.#read();
+  }
+
+  /** Connects to the tracker at `ep` (the primary). */
+  static async connect(ep: Endpoint): Promise<RawTracker> {
+    return new RawTracker(await FramedConn.connect(ep, { maxFrame: MAX_CONTROL_FRAME }));
+  }
+
+  async #read(): Promise<void> {
+    for await (const f of this.#fc.frames()) {
+      if (f.kind !== "json" || f.msg.t !== "res") continue;
+      const done = this.#waiting.get(String(f.msg.id));
+      this.#waiting.delete(String(f.msg.id));
+      const m = f.msg;
+      const reply: Reply = m.ok === true
+        ? { ok: true, data: (m.data ?? {}) as Record<string, unknown> }
+        : { ok: false, error: String(m.error), ...(m.code ? { code: String(m.code) } : {}) };
+      done?.(reply);
+    }
+    for (const done of this.#waiting.values()) done({ ok: false, error: "connection closed" });
+    this.#waiting.clear();
+  }
+
+  /** Sends a command (with the token once logged in) and returns the answer. */
+  request(cmd: string, args: Record<string, unknown> = {}): Promise<Reply> {
+    const id = `fake-${crypto.randomUUID()}-${++this.#seq}`;
+    const msg: Message = { t: "req", id, cmd, args };
+    if (this.token !== undefined) msg.token = this.token;
+    const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
+    this.#fc.send(msg).catch(() => {});
+    return reply;
+  }
+
+  /** Sends a command that must succeed; returns its data. */
+  async call(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const r = await this.request(cmd, args);
+    if (!r.ok) throw new Error(`${cmd} failed: ${r.error}`);
+    return r.data;
+  }
+
+  /** Creates `user` and logs in with the peer address `addr`. */
+  async signUp(user: string, password: string, addr: string): Promise<void> {
+    await this.call("create_user", { user, password });
+    const d = await this.call("login", { user, password, addr });
+    this.token = String(d.token);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    this.#fc.close();
+    await this.#reading;
+  }
+}
+
+/** How a {@linkcode FakePeer} answers `get`. */
+export interface ServeOptions {
+  /** The file's true bytes. */
+  data: Uint8Array;
+  meta: FileMeta;
+  /** "corrupt": every piece is sent with the right length and wrong bytes. */
+  mode: "honest" | "corrupt";
+  /** Pieces it claims and serves (default all); others are rejected. */
+  have?: Set<number>;
+  /**
+   * When set, pieces are sent one at a time every `paceMs`, taking turns
+   * between connections (a requester's connections then see their answers
+   * interleaved); otherwise each connection is answered at once.
+   */
+  paceMs?: number;
+  /** Pieces answered only once {@linkcode FakePeer.release} is called. */
+  held?: Set<number>;
+}
+
+/** What a {@linkcode FakePeer} has seen and done. */
+export interface FakeStats {
+  connections: number;
+  hellos: number;
+  gets: number;
+  /** Data frames sent with wrong bytes. */
+  corrupt: number;
+  /** Data frames sent with the true bytes. */
+  honest: number;
+  rejects: number;
+}
+
+/** A member of a group that registers files and serves them from this process. */
+export class FakePeer {
+  readonly tracker: RawTracker;
+  readonly addr: string;
+  readonly stats: FakeStats = {
+    connections: 0,
+    hellos: 0,
+    gets: 0,
+    corrupt: 0,
+    honest: 0,
+    rejects: 0,
+  };
+  #listener: Deno.Listener;
+  #conns = new Set<FramedConn>();
+  #files = new Map<string, ServeOptions>();
+  #accepting: Promise<void>;
+  /** Paced answers waiting, per connection, in the order the connections came. */
+  #paced = new Map<FramedConn, (() => Promise<void>)[]>();
+  #turn = 0;
+  #pacer: ReturnType<typeof setInterval> | undefined;
+  #held: (() => Promise<void>)[] | null = [];
+  /** Every `get` received: which connection (numbered from 1 in order of arrival) and piece. */
+  readonly requests: { conn: number; piece: number }[] = [];
+
+  private constructor(tracker: RawTracker, listener: Deno.Listener) {
+    this.tracker = tracker;
+    this.#listener = listener;
+    this.addr = formatEndpoint(listener.addr as Deno.NetAddr);
+    this.#accepting = this.#accept();
+  }
+
+  /** Listens on a free loopback port, creates `user` and logs in with that address. */
+  static async start(trackerEp: Endpoint, user: string, password = `pw-${user}`) {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const tracker = await RawTracker.connect(trackerEp);
+    const fake = new FakePeer(tracker, listener);
+    try {
+      await tracker.signUp(user, password, fake.addr);
+    } catch (err) {
+      await fake.close();
+      throw err;
+    }
+    return fake;
+  }
+
+  /** Registers `opts.meta` with the tracker and serves it as `opts` says. */
+  async share(opts: ServeOptions): Promise<void> {
+    this.#files.set(`${opts.meta.group}/${opts.meta.name}`, opts);
+    await this.tracker.call("share_file", { ...opts.meta });
+  }
+
+  /** Answers the held requests, and from now on every request at once. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const answer of held) answer().catch(() => {});
+  }
+
+  /** Stops listening and drops every connection (the tracker session stays). */
+  async stopServing(): Promise<void> {
+    clearInterval(this.#pacer);
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+    for (const c of this.#conns) c.close();
+    await this.#accepting;
+  }
+
+  /** Stops serving and closes the tracker connection. */
+  async close(): Promise<void> {
+    await this.stopServing();
+    await this.tracker.close();
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
+        const id = ++this.stats.connections;
+        this.#conns.add(fc);
+        this.#serve(fc, id).catch(() => {}).finally(() => {
+          fc.close();
+          this.#conns.delete(fc);
+        });
+      }
+    } catch { /* listener closed */ }
+  }
+
+  async #serve(fc: FramedConn, id: number): Promise<void> {
+    let file: ServeOptions | undefined;
+    for await (const f of fc.frames()) {
+      if (f.kind !== "json") return;
+      const msg = f.msg;
+      if (!file) {
+        if (msg.t !== "hello") return;
+        this.stats.hellos++;
+        file = this.#files.get(`${msg.group}/${msg.name}`);
+        if (!file) {
+          await fc.send({ t: "error", error: "no such file" });
+          return;
+        }
+        const n = Math.ceil(file.meta.size / file.meta.pieceSize);
+        let have = "all";
+        if (file.have) {
+          const bits = emptyBitfield(n);
+          for (const p of file.have) setBit(bits, p);
+          have = encodeBase64(bits);
+        }
+        await fc.send({ t: "welcome", have });
+        continue;
+      }
+      if (msg.t !== "get") return;
+      this.stats.gets++;
+      const p = Number(msg.piece);
+      this.requests.push({ conn: id, piece: p });
+      if (file.have && !file.have.has(p)) {
+        this.stats.rejects++;
+        await fc.send({ t: "reject", tag: msg.tag, error: "piece not here" });
+        continue;
+      }
+      const off = p * file.meta.pieceSize;
+      const bytes = file.data.slice(off, Math.min(file.meta.size, off + file.meta.pieceSize));
+      const mode = file.mode;
+      const answer = async () => {
+        if (mode === "corrupt") {
+          for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x5a;
+          this.stats.corrupt++;
+        } else this.stats.honest++;
+        await fc.sendData(Number(msg.tag) >>> 0, bytes);
+      };
+      if (this.#held && file.held?.has(p)) this.#held.push(answer);
+      else if (file.paceMs === undefined) await answer();
+      else this.#pace(fc, answer, file.paceMs);
+    }
+  }
+
+  #pace(fc: FramedConn, answer: () => Promise<void>, ms: number): void {
+    const q = this.#paced.get(fc) ?? [];
+    q.push(answer);
+    this.#paced.set(fc, q);
+    this.#pacer ??= setInterval(() => {
+      const conns = [...this.#paced.keys()].filter((c) => !c.isClosed);
+      for (let k = 0; k < conns.length; k++) {
+        const c = conns[(this.#turn + k) % conns.length]!;
+        const next = this.#paced.get(c)!.shift();
+        if (!next) continue;
+        this.#turn = (this.#turn + k + 1) % conns.length;
+        next().catch(() => {});
+        return;
+      }
+    }, ms);
+  }
+}
+
+/** What {@linkcode PieceClient.next} returns. */
+export type ClientEvent = Frame | { kind: "closed" } | { kind: "timeout" };
+
+/** A bare client of a peer's piece server. */
+export class PieceClient {
+  readonly fc: FramedConn;
+  #queue: Frame[] = [];
+  #ended = false;
+  #wake: (() => void) | null = null;
+  #reading: Promise<void>;
+
+  private constructor(fc: FramedConn) {
+    this.fc = fc;
+    this.#reading = this.#read();
+  }
+
+  /** Connects to a piece server at `ip:port`. */
+  static async connect(addr: string): Promise<PieceClient> {
+    return new PieceClient(
+      await FramedConn.connect(parseEndpoint(addr), { maxFrame: MAX_DATA_FRAME }),
+    );
+  }
+
+  async #read(): Promise<void> {
+    try {
+      for await (const f of this.fc.frames()) {
+        // Data frames are views of the read buffer: keep a copy.
+        this.#queue.push(f.kind === "data" ? { ...f, data: f.data.slice() } : f);
+        this.#wake?.();
+      }
+    } finally {
+      this.#ended = true;
+      this.#wake?.();
+    }
+  }
+
+  /** Sends a control message. */
+  async send(msg: Message): Promise<void> {
+    await this.fc.send(msg);
+  }
+
+  /** The next frame, or that the server closed the connection, or a timeout. */
+  async next(timeoutMs = 5000): Promise<ClientEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.#queue.shift();
+      if (f) return f;
+      if (this.#ended) return { kind: "closed" };
+      const left = deadline - Date.now();
+      if (left <= 0) return { kind: "timeout" };
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(t);
+          this.#wake = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Every frame until the server closes the connection (or `timeoutMs` passes). */
+  async rest(timeoutMs = 5000): Promise<{ frames: Frame[]; closed: boolean }> {
+    const frames: Frame[] = [];
+    for (;;) {
+      const e = await this.next(timeoutMs);
+      if (e.kind === "closed") return { frames, closed: true };
+      if (e.kind === "timeout") return { frames, closed: false };
+      frames.push(e);
+    }
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    this.fc.close();
+    await this.#reading;
+  }
+}
