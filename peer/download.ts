@@ -57,7 +57,6 @@ interface Slot {
   refused: Set<number>;
   failures: number;
   retryAt: number;
-  strikes: number;
   dropped: boolean;
   served: number;
 }
@@ -74,6 +73,10 @@ export class Download {
   fetched = 0;
   #deps: DownloadDeps;
   #slots = new Map<string, Slot>();
+  /** Bad pieces received from each peer address. */
+  #strikes = new Map<string, number>();
+  /** Peer addresses dropped for this download. */
+  #banned = new Set<string>();
   #inFlight = new Map<number, number>();
   #availability: Uint32Array;
   #grant: unknown = null;
@@ -195,8 +198,7 @@ export class Download {
           refused: new Set(),
           failures: 0,
           retryAt: 0,
-          strikes: 0,
-          dropped: false,
+          dropped: this.#banned.has(p.addr),
           served: 0,
         });
       }
@@ -233,7 +235,7 @@ export class Download {
           peerHas: s.has,
           availability: this.#availability,
           inFlight: this.#inFlight,
-          fromPeer: s.refused.size ? new Set([...s.requested, ...s.refused]) : s.requested,
+          fromPeer: this.#askedOf(s),
           random: Math.random,
           window: PICK_WINDOW,
         });
@@ -311,13 +313,15 @@ export class Download {
         break;
       case "bad":
         this.#release(s, e.piece);
-        s.strikes++;
+        this.#strikes.set(s.addr, (this.#strikes.get(s.addr) ?? 0) + 1);
         logger.warn("Bad piece {piece} of {name} from {addr}", {
           piece: e.piece,
           name: this.rec.name,
           addr: s.addr,
         });
-        if (s.strikes >= MAX_STRIKES) this.#drop(s.addr, "sent bad pieces");
+        if ((this.#strikes.get(s.addr) ?? 0) >= MAX_STRIKES && !this.#banned.has(s.addr)) {
+          this.#drop(s.addr, "sent bad pieces");
+        }
         break;
       case "rejected":
         this.#release(s, e.piece);
@@ -343,7 +347,17 @@ export class Download {
     this.#pump();
   }
 
+  /** Pieces already asked of this slot's peer address (over all its connections) or refused. */
+  #askedOf(slot: Slot): Set<number> {
+    const asked = new Set(slot.refused);
+    for (const s of this.#slots.values()) {
+      if (s.addr === slot.addr) { for (const p of s.requested) asked.add(p); }
+    }
+    return asked;
+  }
+
   #drop(addr: string, why: string): void {
+    this.#banned.add(addr);
     logger.warn("Dropping peer {addr} for {name}: {why}", { addr, name: this.rec.name, why });
     for (const s of this.#slots.values()) {
       if (s.addr !== addr) continue;

@@ -17,7 +17,9 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
 /** How long a request keeps failing over between the trackers before it gives up. */
 export const DEFAULT_FAILOVER_DEADLINE_MS = 15_000;
 const BACKOFF_START_MS = 50;
-const BACKOFF_MAX_MS = 500;
+const BACKOFF_MAX_MS = 200;
+/** A tracker that failed to answer this recently is not switched back to on a hint. */
+const RECENT_FAILURE_MS = 3000;
 
 const logger = log("peer", "tracker_client");
 
@@ -56,6 +58,7 @@ export class TrackerClient {
   /** The two trackers, in tracker_info order. */
   readonly trackers: [Endpoint, Endpoint];
   #current = 0;
+  #failedAt = [0, 0];
   #links: [Promise<TrackerLink> | null, Promise<TrackerLink> | null] = [null, null];
   #clientId = randomHex(8);
   #seq = 0;
@@ -138,6 +141,7 @@ export class TrackerClient {
       this.#checkOpen();
       const reason = `${where}: ${describeError(err)}`;
       logger.info("Tracker {where} failed request {id}: {reason}", { where, id: msg.id, reason });
+      this.#failedAt[index] = Date.now();
       this.#switchFrom(index, null);
       return { retry: reason };
     }
@@ -150,7 +154,13 @@ export class TrackerClient {
     if (code === "not_primary" || code === "unavailable") {
       const hint = typeof res.primary === "string" ? res.primary : null;
       logger.debug("Tracker {where} answered {code} to {id}", { where, code, id: msg.id });
-      this.#switchFrom(index, hint);
+      // The hint names the tracker that just failed us: this one is about to take
+      // over, so ask it again instead of going back and forth.
+      const other = 1 - index;
+      const otherDown = Date.now() - this.#failedAt[other]! < RECENT_FAILURE_MS;
+      if (!(otherDown && (hint === null || hint === formatEndpoint(this.trackers[other]!)))) {
+        this.#switchFrom(index, hint);
+      }
       return { retry: `${where}: ${code}` };
     }
     const error = typeof res.error === "string" ? res.error : "request failed";

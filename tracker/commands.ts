@@ -6,7 +6,7 @@
 import { fail, ok, type Op, type Result } from "./ops.ts";
 import { pieceCount, type TrackerState } from "./state.ts";
 import { checkFileName, checkId } from "../shared/names.ts";
-import { parseEndpoint } from "../shared/tracker_info.ts";
+import { formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
 import { encodeBase64 } from "../shared/base64.ts";
 
 /** A client's command, as received from the wire. */
@@ -128,10 +128,11 @@ function proposeUnchecked(
   }
   if (req.cmd === "login") {
     const user = id(a, "user", "user");
-    const addr = str(a, "addr");
+    let addr: string;
     try {
-      parseEndpoint(addr);
+      addr = formatEndpoint(parseEndpoint(str(a, "addr")));
     } catch (err) {
+      if (err instanceof BadArgs) throw err;
       return { result: fail((err as Error).message) };
     }
     const u = state.users.get(user);
@@ -201,7 +202,7 @@ function proposeUnchecked(
       const n = pieceCount(f.size, f.pieceSize);
       const pieces = a.pieces;
       if (
-        !Array.isArray(pieces) || pieces.length > n ||
+        !Array.isArray(pieces) || pieces.length === 0 || pieces.length > n ||
         !pieces.every((p) => Number.isInteger(p) && p >= 0 && p < n)
       ) {
         return { result: fail(`argument pieces must list piece numbers from 0 to ${n - 1}`) };
@@ -235,7 +236,9 @@ function proposeShare(
   const err = member(state, who, group);
   if (err) return { result: err };
   const f = state.file(group, name);
-  if (f && (f.sha1 !== sha1 || f.size !== size || f.pieceSize !== pieceSize)) {
+  if (
+    f && (f.sha1 !== sha1 || f.size !== size || f.pieceSize !== pieceSize || f.pieces !== pieces)
+  ) {
     return {
       result: fail(`a different file named ${name} is already shared in group ${group}`),
     };

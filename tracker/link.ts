@@ -30,10 +30,17 @@ export interface Link {
   messages: AsyncGenerator<Message>;
 }
 
-/** Yields the control messages of a connection; a data frame is a protocol error. */
+/**
+ * Yields the control messages of a connection. A data frame is a protocol
+ * error: the remote is told why, then the connection is closed.
+ */
 export async function* jsonMessages(conn: FramedConn): AsyncGenerator<Message> {
   for await (const f of conn.frames()) {
-    if (f.kind !== "json") throw new ProtocolError("Unexpected data frame on the tracker link");
+    if (f.kind !== "json") {
+      const error = "data frames are not accepted on this connection";
+      await conn.send({ t: "error", error }).catch(() => {});
+      throw new ProtocolError(error);
+    }
     yield f.msg;
   }
 }

@@ -30,6 +30,8 @@ const logger = log("tracker", "replication");
 
 /** Entries sent in one frame while a secondary catches up. */
 const CATCH_UP_BATCH = 500;
+/** A tracker that was secondary waits this many grace periods at start for the other. */
+export const START_WAIT_GRACES = 10;
 /** Dial interval while a secondary waits out its grace period. */
 const GRACE_DIAL_MS = 100;
 
@@ -77,6 +79,10 @@ export class TrackerNode {
   #dialAbort = new AbortController();
   #loop: Promise<void> | null = null;
   #signKey: { pkcs8: string; key: CryptoKey } | null = null;
+  /** The role persisted before this start. */
+  #lastRole: string | null;
+  #startedAt = Date.now();
+  #waitLogged = false;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -85,6 +91,7 @@ export class TrackerNode {
     this.state = opts.store.load();
     this.epoch = Math.max(Number(opts.store.getMeta("epoch") ?? 0), this.state.epoch);
     this.#syncing = opts.store.getMeta("syncing") === "1";
+    this.#lastRole = opts.store.getMeta("role") ?? null;
     this.#commitIndex = this.state.index;
   }
 
@@ -298,6 +305,7 @@ export class TrackerNode {
     this.epoch = nextEpoch(Math.max(this.epoch, otherEpoch, this.state.epoch), this.n);
     this.#store.setMeta("epoch", String(this.epoch));
     this.role = "primary";
+    this.#setRole("primary");
     this.#lostAt = 0;
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
@@ -320,6 +328,12 @@ export class TrackerNode {
     if (this.#syncing === v) return;
     this.#syncing = v;
     this.#store.setMeta("syncing", v ? "1" : "0");
+  }
+
+  #setRole(role: "primary" | "secondary"): void {
+    if (this.#lastRole === role) return;
+    this.#lastRole = role;
+    this.#store.setMeta("role", role);
   }
 
   #raiseEpoch(epoch: number): void {
@@ -381,6 +395,19 @@ export class TrackerNode {
       return;
     }
     if (this.role === "starting") {
+      // A tracker that was secondary may lack writes the primary acknowledged
+      // alone after the link dropped: it gives the other a while to come back.
+      const wait = START_WAIT_GRACES * this.#opts.graceMs;
+      if (this.#lastRole === "secondary" && Date.now() - this.#startedAt < wait) {
+        if (!this.#waitLogged) {
+          this.#waitLogged = true;
+          logger.warn(
+            "Tracker {n} was secondary: waiting up to {ms} ms for the other tracker before taking over",
+            { n: this.n, ms: wait },
+          );
+        }
+        return;
+      }
       this.#promote(0);
     } else if (this.role === "secondary") {
       if (this.#lostAt === 0) this.#lostAt = Date.now();
@@ -400,7 +427,7 @@ export class TrackerNode {
         this.#link = null;
         clearInterval(cur.timer);
         cur.conn.close();
-        this.#linkLost(cur);
+        this.#linkLost(cur, true);
       } else {
         link.conn.close();
         return;
@@ -440,9 +467,10 @@ export class TrackerNode {
     }
   }
 
-  #linkLost(l: ActiveLink): void {
+  #linkLost(l: ActiveLink, replaced = false): void {
     if (this.#stopped) return;
-    logger.warn("Link to tracker {other} lost", { other: 3 - this.n });
+    if (replaced) logger.debug("Duplicate link replaced by the one tracker 1 dialed");
+    else logger.warn("Link to tracker {other} lost", { other: 3 - this.n });
     if (this.role === "primary") {
       if (l.followerLive) logger.warn("Secondary gone: primary carries on alone");
       this.#advanceCommit(this.state.index);
@@ -528,6 +556,7 @@ export class TrackerNode {
     }
     if (this.role === "primary") this.#stepDown();
     this.role = "secondary";
+    this.#setRole("secondary");
     this.#raiseEpoch(other.epoch);
     this.#setSyncing(true);
     l.conn.send({ t: "sync", index: this.state.index, lastEpoch: this.state.epoch }).catch(
@@ -581,6 +610,7 @@ export class TrackerNode {
       this.#raiseEpoch(e.epoch);
     }
     this.#store.maybeCompact(this.state);
+    this.#commitIndex = this.state.index;
     l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
   }
 }

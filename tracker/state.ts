@@ -269,6 +269,7 @@ export class TrackerState {
         if (!f) return fail(`no file ${op.name} in group ${op.group}`);
         const n = pieceCount(f.size, f.pieceSize);
         let src = f.sources.get(op.user);
+        if (!src && op.pieces.length === 0) return ok({ have: 0, of: n });
         if (!src) {
           src = { user: op.user, have: new Uint8Array(Math.ceil(n / 8)), count: 0 };
           f.sources.set(op.user, src);
@@ -342,7 +343,11 @@ export class TrackerState {
     if (!g.members.includes(op.user)) return fail(`not a member of group ${op.group}`);
     const key = fileKey(op.group, op.name);
     let f = this.files.get(key);
-    if (f && (f.sha1 !== op.sha1 || f.size !== op.size || f.pieceSize !== op.pieceSize)) {
+    if (
+      f &&
+      (f.sha1 !== op.sha1 || f.size !== op.size || f.pieceSize !== op.pieceSize ||
+        f.pieces !== op.pieces)
+    ) {
       return fail(`a different file named ${op.name} is already shared in group ${op.group}`);
     }
     if (!f) {
