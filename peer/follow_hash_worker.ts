@@ -17,7 +17,6 @@ let file: Deno.FsFile | null = null;
 let pos = 0;
 let target = 0;
 let finishing = false;
-let running = false;
 const hash = createHash("sha1");
 const buf = new Uint8Array(CHUNK);
 
@@ -26,11 +25,10 @@ self.onmessage = (ev: MessageEvent<{ path?: string; upTo?: number; finish?: bool
   if (m.path !== undefined) file = Deno.openSync(m.path, { read: true });
   if (m.upTo !== undefined && m.upTo > target) target = m.upTo;
   if (m.finish) finishing = true;
-  if (!running) run();
+  run();
 };
 
-async function run(): Promise<void> {
-  running = true;
+function run(): void {
   try {
     while (file && pos < target) {
       const len = Math.min(CHUNK, target - pos);
@@ -47,7 +45,5 @@ async function run(): Promise<void> {
     }
   } catch (err) {
     self.postMessage({ error: describeError(err) });
-  } finally {
-    running = false;
   }
 }
