@@ -5,6 +5,7 @@
  * and answers clients only once an op is safe on both trackers (or on the
  * primary alone while the other is down).
  */
+import { setImmediate } from "node:timers";
 import type { Message } from "../shared/frame.ts";
 import { GRANT_TTL_MS, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
 import { ConnectionError, describeError } from "../shared/errors.ts";
@@ -83,6 +84,8 @@ export class TrackerNode {
   #lastRole: string | null;
   #startedAt = Date.now();
   #waitLogged = false;
+  #pending: LogEntry[] = [];
+  #flushScheduled = false;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -103,6 +106,7 @@ export class TrackerNode {
   /** Stops dialing and closes the link. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#flush();
     this.#dialAbort.abort();
     this.#wake?.();
     this.#link?.conn.close();
@@ -275,13 +279,30 @@ export class TrackerNode {
   #append(op: Op, reqId?: string): { entry: LogEntry; result: Result } {
     const entry: LogEntry = { index: this.state.index + 1, epoch: this.epoch, op };
     if (reqId !== undefined) entry.reqId = reqId;
-    this.#store.append(entry);
     const result = this.state.apply(entry);
+    // Entries are persisted and shipped in batches, once per turn of the event
+    // loop; no client is answered before its entry is flushed (see #commit).
+    this.#pending.push(entry);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return { entry, result };
+  }
+
+  /** Persists the pending entries in one transaction and ships them in one frame. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.splice(0);
+    this.#store.appendBatch(batch);
     this.#store.maybeCompact(this.state);
     const l = this.#link;
-    if (l?.followerLive) l.conn.send({ t: "op", e: entry }).catch(() => {});
-    else this.#advanceCommit(this.state.index);
-    return { entry, result };
+    if (l?.followerLive && this.role === "primary") {
+      l.conn.send({ t: "entries", entries: batch }).catch(() => {});
+    } else if (this.role === "primary") {
+      this.#advanceCommit(batch[batch.length - 1]!.index);
+    }
   }
 
   #commit(index: number): Promise<void> {
@@ -309,13 +330,13 @@ export class TrackerNode {
     this.#lostAt = 0;
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
-    this.#advanceCommit(this.state.index);
     this.#ensureGrantKey().catch((err) =>
       logger.error("Cannot make the grant key: {error}", { error: describeError(err) })
     );
   }
 
   #stepDown(): void {
+    this.#flush();
     logger.warn("Tracker {n} steps down to secondary (epoch {epoch})", {
       n: this.n,
       epoch: this.epoch,
@@ -565,6 +586,7 @@ export class TrackerNode {
   }
 
   #serveSync(l: ActiveLink, index: number, lastEpoch: number): void {
+    this.#flush();
     const st = this.state;
     let fromLog = false;
     if (Number.isInteger(index) && index >= 0 && index <= st.index) {
@@ -600,15 +622,17 @@ export class TrackerNode {
   #follow(l: ActiveLink, entries: LogEntry[]): void {
     if (this.role !== "secondary") throw new Error("log entries received while not secondary");
     if (!Array.isArray(entries)) throw new Error("malformed entries");
+    const fresh: LogEntry[] = [];
     for (const e of entries) {
       if (e.index <= this.state.index) continue;
       if (e.index !== this.state.index + 1) {
         throw new Error(`gap in the log: got ${e.index} after ${this.state.index}`);
       }
-      this.#store.append(e);
       this.state.apply(e);
+      fresh.push(e);
       this.#raiseEpoch(e.epoch);
     }
+    this.#store.appendBatch(fresh);
     this.#store.maybeCompact(this.state);
     this.#commitIndex = this.state.index;
     l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});

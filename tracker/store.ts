@@ -10,9 +10,9 @@ import type { LogEntry, Op } from "./ops.ts";
 import { type StateSnapshot, TrackerState } from "./state.ts";
 
 /** A snapshot is written after this many new log entries. */
-export const SNAPSHOT_EVERY = 10_000;
+export const SNAPSHOT_EVERY = 50_000;
 /** Log entries older than the snapshot kept for a secondary's catch-up. */
-export const KEEP_LOG = 50_000;
+export const KEEP_LOG = 100_000;
 
 /** The tracker's on-disk state. */
 export class Store {
@@ -80,6 +80,22 @@ export class Store {
   append(entry: LogEntry): void {
     this.#insert.run(entry.index, entry.epoch, entry.reqId ?? null, JSON.stringify(entry.op));
     this.#sinceSnapshot++;
+  }
+
+  /** Appends entries in one transaction (their indexes must follow the last one). */
+  appendBatch(entries: LogEntry[]): void {
+    if (entries.length === 0) return;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const e of entries) {
+        this.#insert.run(e.index, e.epoch, e.reqId ?? null, JSON.stringify(e.op));
+      }
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+    this.#sinceSnapshot += entries.length;
   }
 
   /** Writes a snapshot of `state` when enough entries have accumulated; drops old log. */
