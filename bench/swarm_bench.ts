@@ -5,7 +5,7 @@
  * the downloader's peak RSS and CPU seconds.
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, freePort, peakRssMiB, Proc } from "./_procs.ts";
+import { cpuSeconds, freePort, peakRssMiB, Proc } from "../demo/procs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
