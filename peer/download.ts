@@ -18,7 +18,7 @@ import type { WholeHasher } from "./whole_hasher.ts";
 const logger = log("peer", "download");
 
 /** Pieces requested and not yet received, per connection. */
-export const PIPELINE_DEPTH = 16;
+export const PIPELINE_DEPTH = 8;
 /** Verified pieces are reported to the tracker at least this often. */
 export const REPORT_INTERVAL_MS = 500;
 /** The peer list and grant are refreshed from the tracker this often. */
