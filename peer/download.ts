@@ -10,7 +10,7 @@ import { log } from "../shared/log.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
 import type { DownloadRecord, PeerDb } from "./peer_db.ts";
 import { availabilityOf, pickPiece } from "./piece_picker.ts";
-import type { ServedFiles } from "./served_files.ts";
+import { type ServedFiles, sharedBitfield } from "./served_files.ts";
 import type { WorkerEvent } from "./transfer_protocol.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 import type { WholeHasher } from "./whole_hasher.ts";
@@ -92,6 +92,7 @@ export class Download {
   #prefix = 0;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
+    rec.have = sharedBitfield(rec.have);
     this.rec = rec;
     this.n = Math.ceil(rec.size / rec.pieceSize);
     this.haveCount = countBits(rec.have, this.n);

@@ -6,14 +6,13 @@
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { emptyBitfield } from "../shared/bitfield.ts";
 import { describeError } from "../shared/errors.ts";
-import { importVerifyKey } from "../shared/grant.ts";
 import { log } from "../shared/log.ts";
 import { checkFileName } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { Download, type LookupResult } from "./download.ts";
 import { hashInWorker } from "./hasher.ts";
 import { type DownloadRecord, type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
-import { PieceServer } from "./piece_server.ts";
+import { defaultServerWorkers, ServerPool } from "./server_pool.ts";
 import { type ServedFile, ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import { WorkerPool } from "./worker_pool.ts";
@@ -39,6 +38,8 @@ export interface FileServiceOptions {
   stateDir: string;
   client: Pick<TrackerClient, "request">;
   workers: number;
+  /** Piece-server workers; default one per core. */
+  serverWorkers?: number;
   /** Prints a line to the user (download finished, share withdrawn, ...). */
   notify: (line: string) => void;
 }
@@ -48,10 +49,10 @@ export class FileService {
   readonly db: PeerDb;
   readonly served = new ServedFiles();
   readonly downloads: Download[] = [];
-  server: PieceServer | null = null;
+  server: ServerPool | null = null;
   #opts: FileServiceOptions;
   #pool: WorkerPool;
-  #grantKey: CryptoKey | null = null;
+  #grantKey: string | null = null;
   #online = false;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -64,21 +65,28 @@ export class FileService {
     }
   }
 
-  /** Starts the piece server on the peer's address. */
-  listen(): void {
-    let listener: Deno.Listener;
+  /** Starts the piece server on the peer's address: workers sharing the port. */
+  async listen(): Promise<void> {
     try {
-      listener = Deno.listen({ hostname: this.#opts.addr.hostname, port: this.#opts.addr.port });
+      this.server = await ServerPool.start(
+        this.#opts.addr,
+        this.#opts.serverWorkers ?? defaultServerWorkers(),
+        (group, name) => {
+          const f = this.served.get(group, name);
+          if (f) this.#checkUnchanged(f);
+        },
+      );
     } catch (err) {
       throw new FileError(
         `cannot listen on ${formatEndpoint(this.#opts.addr)}: ${describeError(err)}`,
       );
     }
-    this.server = new PieceServer(listener, {
-      files: this.served,
-      grantKey: () => this.#online ? this.#grantKey : null,
-      checkUnchanged: (f) => this.#checkUnchanged(f),
-    });
+    const server = this.server;
+    for (const f of this.served.all()) server.set(f);
+    this.served.onChange = (f) => {
+      if ("deleted" in f) server.delete(f.group, f.name);
+      else server.set(f);
+    };
     this.#checkTimer = setInterval(() => this.#checkAll(), CHANGE_CHECK_MS);
   }
 
@@ -93,7 +101,8 @@ export class FileService {
 
   /** After login or a resumed session: re-offers shares and continues unfinished downloads. */
   async online(grantKey: unknown): Promise<void> {
-    if (typeof grantKey === "string") this.#grantKey = await importVerifyKey(grantKey);
+    if (typeof grantKey === "string") this.#grantKey = grantKey;
+    this.server?.setKey(this.#grantKey);
     this.#online = true;
     this.#pool.warm();
     for (const f of this.served.all()) {
@@ -114,6 +123,7 @@ export class FileService {
   /** After logout: stops transfers (resumed at the next login) and serving. */
   offline(): void {
     this.#online = false;
+    this.server?.setKey(null);
     for (const d of this.downloads) {
       if (d.status === "D") d.pause();
     }

@@ -41,7 +41,7 @@ export async function runPeer(options: PeerOptions): Promise<number> {
     notify: output,
   });
   try {
-    files.listen();
+    await files.listen();
   } catch (err) {
     await files.close();
     await client.close();

@@ -23,6 +23,9 @@ function key(group: string, name: string): string {
 /** The registry of served files, keyed by group and name. */
 export class ServedFiles {
   #files = new Map<string, ServedFile>();
+  /** Called after every change (to mirror the registry into the server workers). */
+  onChange: ((file: ServedFile | { group: string; name: string; deleted: true }) => void) | null =
+    null;
 
   /** Looks a file up. */
   get(group: string, name: string): ServedFile | undefined {
@@ -32,15 +35,24 @@ export class ServedFiles {
   /** Adds or replaces a file. */
   set(file: ServedFile): void {
     this.#files.set(key(file.meta.group, file.meta.name), file);
+    this.onChange?.(file);
   }
 
   /** Stops serving a file. */
   delete(group: string, name: string): void {
-    this.#files.delete(key(group, name));
+    if (this.#files.delete(key(group, name))) this.onChange?.({ group, name, deleted: true });
   }
 
   /** Every served file. */
   all(): ServedFile[] {
     return [...this.#files.values()];
   }
+}
+
+/** A copy of `bits` in shared memory, so that piece-server workers see every update. */
+export function sharedBitfield(bits: Uint8Array): Uint8Array {
+  if (bits.buffer instanceof SharedArrayBuffer) return bits;
+  const shared = new Uint8Array(new SharedArrayBuffer(bits.length));
+  shared.set(bits);
+  return shared;
 }

@@ -1,0 +1,111 @@
+/**
+ * The piece server as a pool of workers sharing the peer's address
+ * (SO_REUSEPORT). The main thread mirrors its {@linkcode ServedFiles} registry
+ * into every worker.
+ */
+import type { Endpoint } from "../shared/tracker_info.ts";
+import type { ServedFile } from "./served_files.ts";
+import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+
+/** Default number of piece-server workers: one per two cores. */
+export function defaultServerWorkers(): number {
+  return Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / 2));
+}
+
+/** Piece-server workers. */
+export class ServerPool {
+  #workers: Worker[] = [];
+  #onChanged: (group: string, name: string) => void;
+
+  private constructor(onChanged: (group: string, name: string) => void) {
+    this.#onChanged = onChanged;
+  }
+
+  /**
+   * Starts `count` workers listening on `addr`. Rejects with the first
+   * worker's error (e.g. the address is in use).
+   */
+  static async start(
+    addr: Endpoint,
+    count: number,
+    onChanged: (group: string, name: string) => void,
+  ): Promise<ServerPool> {
+    const pool = new ServerPool(onChanged);
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(new URL("./server_worker.ts", import.meta.url), { type: "module" });
+      pool.#workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onmessage = (ev: MessageEvent<ServerEvent>) => {
+            const e = ev.data;
+            if (e.type === "listening") resolve();
+            else if (e.type === "error") reject(new Error(e.error));
+            else if (e.type === "changed") pool.#onChanged(e.group, e.name);
+          };
+          w.onerror = (ev) => {
+            ev.preventDefault();
+            reject(new Error(ev.message));
+          };
+        }),
+      );
+      w.postMessage(
+        {
+          type: "listen",
+          hostname: addr.hostname,
+          port: addr.port,
+          reusePort: count > 1,
+        } satisfies ServerCommand,
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      pool.terminate();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Serves (or updates) a file in every worker. */
+  set(file: ServedFile): void {
+    this.#send({ type: "set", file });
+  }
+
+  /** Stops serving a file. */
+  delete(group: string, name: string): void {
+    this.#send({ type: "delete", group, name });
+  }
+
+  /** The trackers' grant key (base64 SPKI), or null to refuse every request. */
+  setKey(spki: string | null): void {
+    this.#send({ type: "key", spki });
+  }
+
+  /** Closes the listeners and stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        w.onmessage = (ev: MessageEvent<ServerEvent>) => {
+          if (ev.data.type === "closed") {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        w.postMessage({ type: "close" } satisfies ServerCommand);
+      })
+    ));
+    this.terminate();
+  }
+
+  /** Stops the workers at once. */
+  terminate(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+  }
+
+  #send(cmd: ServerCommand): void {
+    for (const w of this.#workers) w.postMessage(cmd);
+  }
+}

@@ -1,0 +1,17 @@
+/** Messages between the main thread and the piece-server workers. */
+import type { ServedFile } from "./served_files.ts";
+
+/** Main thread → server worker. */
+export type ServerCommand =
+  | { type: "listen"; hostname: string; port: number; reusePort: boolean }
+  | { type: "set"; file: ServedFile }
+  | { type: "delete"; group: string; name: string }
+  | { type: "key"; spki: string | null }
+  | { type: "close" };
+
+/** Server worker → main thread. */
+export type ServerEvent =
+  | { type: "listening" }
+  | { type: "error"; error: string }
+  | { type: "changed"; group: string; name: string }
+  | { type: "closed" };

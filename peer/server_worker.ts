@@ -1,0 +1,66 @@
+/**
+ * A piece-server worker (Web Worker): piece reads and sends run off the main
+ * thread. With more than one worker, each listens on the peer's address with
+ * SO_REUSEPORT and the kernel spreads incoming connections over them. The main thread
+ * keeps each worker's copy of the served-files registry up to date; the
+ * bitfields of downloads in progress are shared memory, so a verified piece is
+ * servable the moment it is recorded.
+ */
+/// <reference lib="deno.worker" />
+import { describeError } from "../shared/errors.ts";
+import { importVerifyKey } from "../shared/grant.ts";
+import { PieceServer } from "./piece_server.ts";
+import { type ServedFile, ServedFiles } from "./served_files.ts";
+import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+
+const files = new ServedFiles();
+let key: CryptoKey | null = null;
+let server: PieceServer | null = null;
+
+function post(e: ServerEvent): void {
+  self.postMessage(e);
+}
+
+async function unchanged(f: ServedFile): Promise<boolean> {
+  if (f.have !== null || f.mtime === undefined) return true;
+  try {
+    const st = await Deno.stat(f.path);
+    if (st.isFile && st.size === f.meta.size && (st.mtime?.getTime() ?? 0) === f.mtime) return true;
+  } catch { /* gone */ }
+  post({ type: "changed", group: f.meta.group, name: f.meta.name });
+  return false;
+}
+
+self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "listen":
+      try {
+        const listener = m.reusePort
+          ? Deno.listen({ hostname: m.hostname, port: m.port, reusePort: true })
+          : Deno.listen({ hostname: m.hostname, port: m.port });
+        server = new PieceServer(listener, {
+          files,
+          grantKey: () => key,
+          checkUnchanged: unchanged,
+        });
+        post({ type: "listening" });
+      } catch (err) {
+        post({ type: "error", error: describeError(err) });
+      }
+      break;
+    case "set":
+      files.set(m.file);
+      break;
+    case "delete":
+      files.delete(m.group, m.name);
+      break;
+    case "key":
+      key = m.spki === null ? null : await importVerifyKey(m.spki);
+      break;
+    case "close":
+      await server?.close();
+      post({ type: "closed" });
+      break;
+  }
+};
