@@ -90,6 +90,7 @@ export class Download {
   #hasher: WholeHasher | null = null;
   /** Pieces 0 .. prefix-1 are all verified. */
   #prefix = 0;
+  #duplicates = 0;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     rec.have = sharedBitfield(rec.have);
@@ -296,7 +297,8 @@ export class Download {
         this.#release(s, e.piece);
         s.failures = 0;
         s.served += e.bytes;
-        if (!hasBit(this.rec.have, e.piece)) {
+        if (hasBit(this.rec.have, e.piece)) this.#duplicates++;
+        else {
           setBit(this.rec.have, e.piece);
           this.haveCount++;
           this.fetched++;
@@ -382,9 +384,10 @@ export class Download {
   }
 
   async #finish(): Promise<void> {
-    logger.info("All pieces of {name} after {ms} ms", {
+    logger.info("All pieces of {name} after {ms} ms ({dups} duplicates)", {
       name: this.rec.name,
       ms: Math.round(performance.now() - this.startedAt),
+      dups: this.#duplicates,
     });
     this.status = "V";
     this.#stopTransfers();

@@ -26,7 +26,7 @@ interface Conn {
 
 const conns = new Map<number, Conn>();
 /** Piece buffers: frames are assembled into these and returned after the write. */
-const pool = new BufferPool(MAX_DATA_FRAME, 24);
+const pool = new BufferPool(MAX_DATA_FRAME, 12);
 const files = new Map<string, { fh: Deno.FsFile; users: number; chain: Promise<void> }>();
 
 function post(e: WorkerEvent): void {
