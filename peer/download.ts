@@ -396,7 +396,6 @@ export class Download {
       const sha1 = await this.#hasher!.finish(this.rec.size);
       this.#hasher = null;
       if (sha1 !== this.rec.sha1) {
-        await Deno.remove(this.partPath).catch(() => {});
         return this.#fail(`whole-file SHA-1 mismatch (got ${sha1.slice(0, 12)}…)`);
       }
       await Deno.rename(this.partPath, this.finalPath);
@@ -418,6 +417,10 @@ export class Download {
     this.rec.status = "F";
     this.#deps.db.setStatus(this.rec, "F", error);
     this.#deps.served.delete(this.rec.group, this.rec.name);
-    this.#deps.finished(this).catch(() => {}).finally(() => this.#resolveDone());
+    // A failed download is not resumed: its partial file would only take up space.
+    Deno.remove(this.partPath).catch(() => {})
+      .then(() => this.#deps.finished(this))
+      .catch(() => {})
+      .finally(() => this.#resolveDone());
   }
 }
