@@ -13,7 +13,7 @@ import { Download, type LookupResult } from "./download.ts";
 import { hashInWorker } from "./hasher.ts";
 import { type DownloadRecord, type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "./server_pool.ts";
-import { type ServedFile, ServedFiles } from "./served_files.ts";
+import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { formatDownload } from "./download_view.ts";
@@ -320,12 +320,7 @@ export class FileService {
   }
 
   async #checkUnchanged(f: ServedFile): Promise<boolean> {
-    if (f.have !== null || f.mtime === undefined) return true;
-    let ok = false;
-    try {
-      const st = await Deno.stat(f.path);
-      ok = st.isFile && st.size === f.meta.size && (st.mtime?.getTime() ?? 0) === f.mtime;
-    } catch { /* gone */ }
+    const ok = await isUnchanged(f);
     if (!ok && this.served.get(f.meta.group, f.meta.name) === f) {
       this.#withdrawLocal(f.meta.group, f.meta.name);
       this.#opts.notify(`stopped sharing ${f.meta.name} in ${f.meta.group}: it changed on disk`);

@@ -56,3 +56,14 @@ export function sharedBitfield(bits: Uint8Array): Uint8Array {
   shared.set(bits);
   return shared;
 }
+
+/** False when a shared file's size or modification time differs from when it was shared. */
+export async function isUnchanged(f: ServedFile): Promise<boolean> {
+  if (f.have !== null || f.mtime === undefined) return true;
+  try {
+    const st = await Deno.stat(f.path);
+    return st.isFile && st.size === f.meta.size && (st.mtime?.getTime() ?? 0) === f.mtime;
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,7 @@
 import { describeError } from "../shared/errors.ts";
 import { importVerifyKey } from "../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
-import { type ServedFile, ServedFiles } from "./served_files.ts";
+import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
 
 const files = new ServedFiles();
@@ -22,11 +22,7 @@ function post(e: ServerEvent): void {
 }
 
 async function unchanged(f: ServedFile): Promise<boolean> {
-  if (f.have !== null || f.mtime === undefined) return true;
-  try {
-    const st = await Deno.stat(f.path);
-    if (st.isFile && st.size === f.meta.size && (st.mtime?.getTime() ?? 0) === f.mtime) return true;
-  } catch { /* gone */ }
+  if (await isUnchanged(f)) return true;
   post({ type: "changed", group: f.meta.group, name: f.meta.name });
   return false;
 }
