@@ -25,6 +25,24 @@ export const MAX_PEER_CONNECTIONS = 256;
 export const MAX_QUEUED_REQUESTS = 64;
 /** A requester must send its hello within this time. */
 export const HELLO_TIMEOUT_MS = 5000;
+/** Connections served at once to one remote address. */
+export const MAX_CONNECTIONS_PER_HOST = 64;
+/** How long a closing connection may take to deliver its error message. */
+const ERROR_FLUSH_MS = 500;
+
+/**
+ * Sends an error and closes, without waiting for a requester that does not
+ * read: the error may be stuck behind a piece in the send queue.
+ */
+async function closeWithError(fc: FramedConn, error: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    fc.send({ t: "error", error }).catch(() => {}),
+    new Promise<void>((r) => timer = setTimeout(r, ERROR_FLUSH_MS)),
+  ]);
+  clearTimeout(timer);
+  fc.close();
+}
 
 /** Options for {@linkcode PieceServer}. */
 export interface PieceServerOptions {
@@ -42,6 +60,7 @@ export class PieceServer {
   #listener: Deno.Listener;
   #opts: PieceServerOptions;
   #conns = new Set<FramedConn>();
+  #perHost = new Map<string, number>();
   #done: Promise<void>;
   /** Bytes of piece data sent since start. */
   bytesServed = 0;
@@ -64,10 +83,15 @@ export class PieceServer {
   async #accept(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
-        if (this.#conns.size >= MAX_PEER_CONNECTIONS) {
+        const host = (conn.remoteAddr as Deno.NetAddr).hostname;
+        if (
+          this.#conns.size >= MAX_PEER_CONNECTIONS ||
+          (this.#perHost.get(host) ?? 0) >= MAX_CONNECTIONS_PER_HOST
+        ) {
           conn.close();
           continue;
         }
+        this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
         const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 60_000 });
         this.#conns.add(fc);
         this.#serve(fc).catch((err) =>
@@ -75,6 +99,9 @@ export class PieceServer {
         ).finally(() => {
           fc.close();
           this.#conns.delete(fc);
+          const left = (this.#perHost.get(host) ?? 1) - 1;
+          if (left > 0) this.#perHost.set(host, left);
+          else this.#perHost.delete(host);
         });
       }
     } catch (err) {
@@ -101,11 +128,11 @@ export class PieceServer {
     const reader = (async () => {
       for await (const f of frames) {
         if (f.kind !== "json" || f.msg.t !== "get") {
-          await fc.send({ t: "error", error: "expected get" }).catch(() => {});
+          await closeWithError(fc, "expected get");
           break;
         }
         if (queue.length >= MAX_QUEUED_REQUESTS) {
-          await fc.send({ t: "error", error: "too many requests queued" }).catch(() => {});
+          await closeWithError(fc, "too many requests queued");
           break;
         }
         queue.push(f.msg);
