@@ -80,6 +80,7 @@ export async function verifyGrant(
   } catch {
     return "malformed grant";
   }
+  if (typeof g !== "object" || g === null || Array.isArray(g)) return "malformed grant";
   if (typeof g.exp !== "number" || g.exp < now) return "grant expired";
   if (g.group !== file.group || g.name !== file.name || g.sha1 !== file.sha1) {
     return "grant is for another file";

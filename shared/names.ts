@@ -24,8 +24,9 @@ export function checkFileName(name: string): string | null {
   return null;
 }
 
-function clip(s: string): string {
+/** A remote-supplied string made safe to quote in a one-line message: no control characters, at most 40 characters. */
+export function clip(s: string): string {
   // deno-lint-ignore no-control-regex
-  const safe = s.replace(/[\u0000-\u001f\u007f]/g, "?");
+  const safe = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, "?");
   return safe.length > 40 ? `${safe.slice(0, 40)}…` : safe;
 }

@@ -1,5 +1,6 @@
 /** Parsing of the `tracker_info` file and of `ip:port` addresses. */
 import { ConfigError } from "./errors.ts";
+import { clip } from "./names.ts";
 
 /** A TCP endpoint. */
 export interface Endpoint {
@@ -16,10 +17,10 @@ export function formatEndpoint(ep: Endpoint): string {
 export function parseEndpoint(text: string): Endpoint {
   const s = text.trim();
   const m = /^\[([^\]\s]+)\](?::|\s+)(\d+)$/.exec(s) ?? /^([^\s:\[\]]+)(?::|\s+)(\d+)$/.exec(s);
-  if (!m) throw new ConfigError(`Invalid address "${s}": expected ip:port`);
+  if (!m) throw new ConfigError(`Invalid address "${clip(s)}": expected ip:port`);
   const port = Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError(`Invalid port in "${s}": expected 1-65535`);
+    throw new ConfigError(`Invalid port in "${clip(s)}": expected 1-65535`);
   }
   return { hostname: m[1]!, port };
 }

@@ -5,7 +5,7 @@
  */
 import { fail, ok, type Op, type Result } from "./ops.ts";
 import { pieceCount, type TrackerState } from "./state.ts";
-import { checkFileName, checkId } from "../shared/names.ts";
+import { checkFileName, checkId, clip } from "../shared/names.ts";
 import { formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
 import { encodeBase64 } from "../shared/base64.ts";
 
@@ -210,7 +210,7 @@ function proposeUnchecked(
       return { op: { kind: "report_pieces", user: who, group, name, pieces: pieces as number[] } };
     }
   }
-  return { result: fail(`unknown command ${req.cmd}`) };
+  return { result: fail(`unknown command ${clip(req.cmd)}`) };
 }
 
 function proposeShare(
@@ -334,7 +334,7 @@ function queryUnchecked(state: TrackerState, req: Request): Result {
       });
     }
   }
-  return fail(`unknown command ${req.cmd}`);
+  return fail(`unknown command ${clip(req.cmd)}`);
 }
 
 function equalHex(a: string, b: string): boolean {

@@ -10,6 +10,7 @@ import type { Message } from "../shared/frame.ts";
 import { GRANT_TTL_MS, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
 import { ConnectionError, describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
+import { clip } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import {
   propose,
@@ -174,7 +175,7 @@ export class TrackerNode {
       token: token as string | undefined,
     };
     if (!READ_COMMANDS.has(cmd) && !WRITE_COMMANDS.has(cmd)) {
-      return reply({ ok: false, error: `unknown command ${cmd}` });
+      return reply({ ok: false, error: `unknown command ${clip(cmd)}` });
     }
     if (this.role !== "primary") return this.#notPrimary(id);
     try {
