@@ -6,7 +6,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "deno $(DENO_VERSION) "; then command -v deno; else echo $(LOCAL_DENO); fi)
 
-.PHONY: all demo dev test check build bench bench-tracker deno clean
+.PHONY: all demo dev test test-faults check build bench bench-tracker deno clean
 
 all: check test
 
@@ -23,6 +23,10 @@ demo: deno
 
 test: deno
 	$(DENO) task test
+
+# The long fault-injection runs (the test suite runs short versions of them).
+test-faults: deno
+	SHOAL_FAULT_ROUNDS=20 SHOAL_CHURN_MIB=128 $(DENO) test --allow-all tests/crash_loop_faults_test.ts tests/peer_churn_faults_test.ts tests/partition_faults_test.ts tests/hostile_e2e_test.ts tests/lying_peer_e2e_test.ts tests/disk_full_e2e_test.ts
 
 check: deno
 	$(DENO) task check

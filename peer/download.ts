@@ -393,6 +393,9 @@ export class Download {
     this.#stopTransfers();
     this.#flushReport();
     try {
+      // End-game duplicates may still be queued for writing: let them land
+      // before the file is hashed, renamed and its modification time recorded.
+      await this.#deps.pool.drain(this.partPath);
       const sha1 = await this.#hasher!.finish(this.rec.size);
       this.#hasher = null;
       if (sha1 !== this.rec.sha1) {

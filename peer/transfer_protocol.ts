@@ -18,7 +18,9 @@ export type WorkerCommand =
     hashes: string;
   }
   | { type: "get"; conn: number; piece: number }
-  | { type: "close"; conn: number };
+  | { type: "close"; conn: number }
+  /** Answer `drained` once every write queued for `path` is done. */
+  | { type: "drain"; path: string; id: number };
 
 /** Worker → main thread. */
 export type WorkerEvent =
@@ -27,4 +29,5 @@ export type WorkerEvent =
   | { type: "bad"; conn: number; piece: number }
   | { type: "rejected"; conn: number; piece: number; error: string }
   | { type: "writeFailed"; conn: number; piece: number; error: string }
-  | { type: "failed"; conn: number; error: string };
+  | { type: "failed"; conn: number; error: string }
+  | { type: "drained"; id: number };

@@ -38,6 +38,10 @@ self.onmessage = (ev: MessageEvent<WorkerCommand>) => {
   if (m.type === "open") open(m).catch(() => {});
   else if (m.type === "get") get(m.conn, m.piece);
   else if (m.type === "close") conns.get(m.conn)?.fc.close();
+  else if (m.type === "drain") {
+    const f = files.get(m.path);
+    (f ? f.chain : Promise.resolve()).then(() => post({ type: "drained", id: m.id }));
+  }
 };
 
 async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> {
@@ -138,6 +142,11 @@ function verifyAndWrite(
   piece: number,
   data: Uint8Array<ArrayBuffer>,
 ): void {
+  if (c.fc.isClosed) {
+    // Frames decoded before a close still arrive here: the download no longer wants them.
+    pool.release(data);
+    return;
+  }
   const off = piece * c.pieceSize;
   const expectLen = Math.min(c.pieceSize, c.size - off);
   const check = data.length === expectLen ? sha1Hex(data) : Promise.resolve("");

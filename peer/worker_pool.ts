@@ -13,6 +13,7 @@ export class WorkerPool {
   #next = 0;
   #handlers = new Map<number, (e: WorkerEvent) => void>();
   #ids = 0;
+  #drains = new Map<number, () => void>();
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
@@ -47,11 +48,25 @@ export class WorkerPool {
     this.#worker(0);
   }
 
+  /** Resolves once every worker has finished the writes it queued for `path`. */
+  drain(path: string): Promise<void> {
+    if (this.#workers.length === 0) return Promise.resolve();
+    return Promise.all(this.#workers.map((w) => {
+      const id = ++this.#ids;
+      return new Promise<void>((resolve) => {
+        this.#drains.set(id, resolve);
+        w.postMessage({ type: "drain", path, id } satisfies WorkerCommand);
+      });
+    })).then(() => {});
+  }
+
   /** Stops every worker. */
   terminate(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#handlers.clear();
+    for (const resolve of this.#drains.values()) resolve();
+    this.#drains.clear();
   }
 
   #worker(conn: number): Worker {
@@ -59,6 +74,11 @@ export class WorkerPool {
       const w = new Worker(new URL("./transfer_worker.ts", import.meta.url), { type: "module" });
       w.onmessage = (ev: MessageEvent<WorkerEvent>) => {
         const e = ev.data;
+        if (e.type === "drained") {
+          this.#drains.get(e.id)?.();
+          this.#drains.delete(e.id);
+          return;
+        }
         const h = this.#handlers.get(e.conn);
         if (e.type === "failed") this.#handlers.delete(e.conn);
         h?.(e);

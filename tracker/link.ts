@@ -61,12 +61,13 @@ export async function dialLink(
   to: Endpoint,
   me: number,
   key: CryptoKey,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<Link> {
+  const { signal } = options;
   const conn = await FramedConn.connect(to, {
     maxFrame: MAX_CONTROL_FRAME,
     idleTimeoutMs: 0,
-    timeoutMs: 1000,
+    timeoutMs: options.timeoutMs ?? 1000,
     signal,
   });
   try {

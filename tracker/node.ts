@@ -268,7 +268,10 @@ export class TrackerNode {
         throw new BadPassword();
       }
     }
-    if (req.cmd === "create_user") env.credentials = await newCredentials(pw as string);
+    // No hash for a name that is taken: propose refuses it anyway.
+    if (req.cmd === "create_user" && !this.state.users.has(String(req.args.user))) {
+      env.credentials = await newCredentials(pw as string);
+    }
     if (req.cmd === "login" && typeof req.args.user === "string") {
       const u = this.state.users.get(req.args.user);
       if (u) env.loginHash = await hashPassword(pw as string, u.salt, u.iterations);
@@ -381,7 +384,11 @@ export class TrackerNode {
     while (!this.#stopped) {
       if (!this.#link) {
         try {
-          const link = await dialLink(other, this.n, this.#opts.key, this.#dialAbort.signal);
+          // A dial that hangs (the other silently unreachable) must not outlast the grace period.
+          const link = await dialLink(other, this.n, this.#opts.key, {
+            signal: this.#dialAbort.signal,
+            timeoutMs: Math.max(50, Math.min(1000, this.#opts.graceMs / 2)),
+          });
           if (this.#stopped) link.conn.close();
           else this.adoptLink(link);
         } catch (err) {

@@ -5,14 +5,34 @@ import { bytesToHex } from "../shared/hex.ts";
 /** Iterations for new passwords (about 16 ms on the reference machine). */
 export const PBKDF2_ITERATIONS = 100_000;
 
+/** Password hashes computed at once; more wait, so a flood cannot take every core. */
+export const MAX_CONCURRENT_HASHES = 1;
+
 const encoder = new TextEncoder();
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
 
 /** Hashes `password` with `salt` (hex) and `iterations`; returns hex. */
-export async function hashPassword(
+export function hashPassword(
   password: string,
   salt: string,
   iterations: number,
 ): Promise<string> {
+  return limited(() => pbkdf2(password, salt, iterations));
+}
+
+async function pbkdf2(password: string, salt: string, iterations: number): Promise<string> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, [
     "deriveBits",
   ]);
