@@ -58,7 +58,6 @@ interface Slot {
   failures: number;
   retryAt: number;
   dropped: boolean;
-  served: number;
 }
 
 /** A download in progress (or ended). */
@@ -69,8 +68,6 @@ export class Download {
   status: "D" | "V" | "C" | "F" = "D";
   error: string | null = null;
   readonly done: Promise<void>;
-  /** Pieces fetched from the network in this run (not counting resumed ones). */
-  fetched = 0;
   #deps: DownloadDeps;
   #slots = new Map<string, Slot>();
   /** Bad pieces received from each peer address. */
@@ -126,13 +123,6 @@ export class Download {
     const first = this.#samples[0];
     if (!first || now - first.t < 1) return 0;
     return (this.#bytes - first.bytes) / ((now - first.t) / 1000);
-  }
-
-  /** Bytes served to this download by each peer address. */
-  servedBy(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const s of this.#slots.values()) m.set(s.addr, (m.get(s.addr) ?? 0) + s.served);
-    return m;
   }
 
   /** Starts (or resumes) fetching. */
@@ -201,7 +191,6 @@ export class Download {
           failures: 0,
           retryAt: 0,
           dropped: this.#banned.has(p.addr),
-          served: 0,
         });
       }
     }
@@ -285,7 +274,7 @@ export class Download {
     if (this.status !== "D") return;
     switch (e.type) {
       case "opened":
-        logger.info("Connection to {addr} open after {ms} ms", {
+        logger.debug("Connection to {addr} open after {ms} ms", {
           addr: s.addr,
           ms: Math.round(performance.now() - this.startedAt),
         });
@@ -296,12 +285,10 @@ export class Download {
       case "done":
         this.#release(s, e.piece);
         s.failures = 0;
-        s.served += e.bytes;
         if (hasBit(this.rec.have, e.piece)) this.#duplicates++;
         else {
           setBit(this.rec.have, e.piece);
           this.haveCount++;
-          this.fetched++;
           this.#bytes += e.bytes;
           this.#samples.push({ t: performance.now(), bytes: this.#bytes });
           if (this.#samples.length > 64) this.#samples.splice(0, 32);

@@ -51,8 +51,6 @@ export interface PieceServerOptions {
   grantKey: () => CryptoKey | null;
   /** Called before serving a shared file: false if it changed on disk (then refused). */
   checkUnchanged?: (file: ServedFile) => Promise<boolean>;
-  /** Counts bytes served, for tests and statistics. */
-  onServed?: (bytes: number) => void;
 }
 
 /** Serves pieces to other peers. */
@@ -62,8 +60,6 @@ export class PieceServer {
   #conns = new Set<FramedConn>();
   #perHost = new Map<string, number>();
   #done: Promise<void>;
-  /** Bytes of piece data sent since start. */
-  bytesServed = 0;
 
   constructor(listener: Deno.Listener, opts: PieceServerOptions) {
     this.#listener = listener;
@@ -210,7 +206,5 @@ export class PieceServer {
     fh.seekSync(off, Deno.SeekMode.Start);
     readFullySync(fh, buf);
     await fc.sendData(tag >>> 0, buf);
-    this.bytesServed += buf.length;
-    this.#opts.onServed?.(buf.length);
   }
 }
