@@ -137,7 +137,6 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
-  ...FILE_COMMANDS,
   list_files: groupCommand("list_files", (d, g) => {
     const files = Array.isArray(d.files) ? d.files as Data[] : [];
     if (files.length === 0) return [`no files in ${g}`];
@@ -152,6 +151,7 @@ const COMMANDS: Record<string, Command> = {
       ]),
     );
   }),
+  ...FILE_COMMANDS,
 };
 
 /** Runs the shell until the input ends or the user types quit or exit. */
