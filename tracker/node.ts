@@ -7,26 +7,17 @@
  */
 import { setImmediate } from "node:timers";
 import type { Message } from "../shared/frame.ts";
-import { GRANT_TTL_MS, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
+import { newGrantKeyPair } from "../shared/grant.ts";
 import { ConnectionError, describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
-import { clip } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
-import {
-  propose,
-  type ProposeEnv,
-  query,
-  READ_COMMANDS,
-  type Request,
-  WRITE_COMMANDS,
-} from "./commands.ts";
+import { propose, query, READ_COMMANDS, type Request } from "./commands.ts";
 import { dialLink, type Link } from "./link.ts";
 import type { LogEntry, Op, Result } from "./ops.ts";
-import { hashPassword, newCredentials } from "./passwords.ts";
-import { randomHex } from "./cluster_key.ts";
+import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 import { type StateSnapshot, TrackerState } from "./state.ts";
 import type { Store } from "./store.ts";
-import { nextEpoch, type Role, shouldLead, type TrackerView } from "./roles.ts";
+import { nextEpoch, parseView, type Role, shouldLead, type TrackerView } from "./roles.ts";
 
 const logger = log("tracker", "replication");
 
@@ -80,7 +71,7 @@ export class TrackerNode {
   #wake: (() => void) | null = null;
   #dialAbort = new AbortController();
   #loop: Promise<void> | null = null;
-  #signKey: { pkcs8: string; key: CryptoKey } | null = null;
+  #signer = new GrantSigner();
   /** The role persisted before this start. */
   #lastRole: string | null;
   #startedAt = Date.now();
@@ -147,76 +138,26 @@ export class TrackerNode {
 
   /** Answers one client request message (`{t:"req", id, cmd, args, token}`). */
   async handleRequest(msg: Message): Promise<Message> {
-    const id = msg.id;
-    if (typeof id !== "string" || id.length === 0 || id.length > 128) {
-      return {
-        t: "res",
-        id: null,
-        ok: false,
-        error: "request id must be a string of 1-128 characters",
-      };
-    }
-    const reply = (r: Result): Message =>
-      r.ok ? { t: "res", id, ok: true, data: r.data } : { t: "res", id, ok: false, error: r.error };
-    const { cmd, token } = msg;
-    const args = msg.args ?? {};
-    if (
-      typeof cmd !== "string" || typeof args !== "object" || args === null || Array.isArray(args) ||
-      (token !== undefined && typeof token !== "string")
-    ) {
-      return reply({
-        ok: false,
-        error: "malformed request: needs cmd (string), args (object), token (string)",
-      });
-    }
-    const req: Request = {
-      cmd,
-      args: args as Record<string, unknown>,
-      token: token as string | undefined,
-    };
-    if (!READ_COMMANDS.has(cmd) && !WRITE_COMMANDS.has(cmd)) {
-      return reply({ ok: false, error: `unknown command ${clip(cmd)}` });
-    }
+    const parsed = parseRequest(msg);
+    if ("refuse" in parsed) return parsed.refuse;
+    const { id, req } = parsed;
     if (this.role !== "primary") return this.#notPrimary(id);
     try {
       let r: Result;
-      if (READ_COMMANDS.has(cmd)) {
+      if (READ_COMMANDS.has(req.cmd)) {
         await this.#commit(this.state.index);
         r = query(this.state, req);
       } else {
         r = await this.#write(req, id);
       }
-      return reply(await this.#decorate(req, r));
+      const decorated = await this.#signer.decorate(this.state, req, r);
+      if (!decorated) throw new NotPrimary();
+      return replyTo(id, decorated);
     } catch (err) {
       if (err instanceof NotPrimary) return this.#notPrimary(id);
-      if (err instanceof BadPassword) return reply({ ok: false, error: err.message });
+      if (err instanceof BadPassword) return replyTo(id, { ok: false, error: err.message });
       throw err;
     }
-  }
-
-  /** Adds what the pure core cannot: the grant key at login, a signed grant to a lookup. */
-  async #decorate(req: Request, r: Result): Promise<Result> {
-    if (!r.ok) return r;
-    const gk = this.state.grantKey;
-    if (req.cmd === "login" || req.cmd === "whoami") {
-      return gk ? { ok: true, data: { ...r.data, grantKey: gk.publicKey } } : r;
-    }
-    if (req.cmd !== "lookup_file") return r;
-    if (!gk) throw new NotPrimary();
-    if (this.#signKey?.pkcs8 !== gk.privateKey) {
-      this.#signKey = { pkcs8: gk.privateKey, key: await importSigningKey(gk.privateKey) };
-    }
-    const user = this.state.session(req.token)?.user;
-    if (!user) return { ok: false, error: "not logged in" };
-    const d = r.data as { group: string; name: string; sha1: string };
-    const grant = await signGrant(this.#signKey.key, {
-      user,
-      group: d.group,
-      name: d.name,
-      sha1: d.sha1,
-      exp: Date.now() + GRANT_TTL_MS,
-    });
-    return { ok: true, data: { ...r.data, grant } };
   }
 
   async #ensureGrantKey(): Promise<void> {
@@ -246,7 +187,7 @@ export class TrackerNode {
       await this.#commit(this.state.index);
       return seen;
     }
-    const env = await this.#prepare(req);
+    const env = await prepareEnv(this.state, req);
     if (this.role !== "primary") throw new NotPrimary();
     const again = this.state.dedup(reqId);
     if (again) {
@@ -258,25 +199,6 @@ export class TrackerNode {
     const { entry, result } = this.#append(p.op, reqId);
     await this.#commit(entry.index);
     return result;
-  }
-
-  async #prepare(req: Request): Promise<ProposeEnv> {
-    const env: ProposeEnv = { now: Date.now(), token: randomHex(32) };
-    const pw = req.args.password;
-    if (req.cmd === "create_user" || req.cmd === "login") {
-      if (typeof pw !== "string" || pw.length === 0 || pw.length > 1024) {
-        throw new BadPassword();
-      }
-    }
-    // No hash for a name that is taken: propose refuses it anyway.
-    if (req.cmd === "create_user" && !this.state.users.has(String(req.args.user))) {
-      env.credentials = await newCredentials(pw as string);
-    }
-    if (req.cmd === "login" && typeof req.args.user === "string") {
-      const u = this.state.users.get(req.args.user);
-      if (u) env.loginHash = await hashPassword(pw as string, u.salt, u.iterations);
-    }
-    return env;
   }
 
   /** Appends an op to the log as primary: persist, apply, ship. */
@@ -645,23 +567,4 @@ export class TrackerNode {
     this.#commitIndex = this.state.index;
     l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
   }
-}
-
-/** Thrown when create_user or login has no usable password. */
-export class BadPassword extends Error {
-  constructor() {
-    super("password must be 1-1024 characters");
-    this.name = "BadPassword";
-  }
-}
-
-function parseView(msg: Message): TrackerView {
-  const { n, role, epoch, index, lastEpoch } = msg;
-  if (
-    (n !== 1 && n !== 2) || (role !== "primary" && role !== "secondary" && role !== "starting") ||
-    typeof epoch !== "number" || typeof index !== "number" || typeof lastEpoch !== "number"
-  ) {
-    throw new Error("malformed tracker state message");
-  }
-  return { n, role, epoch, index, lastEpoch };
 }

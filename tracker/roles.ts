@@ -44,3 +44,15 @@ export function nextEpoch(above: number, n: 1 | 2): number {
   if (e % 2 !== n % 2) e++;
   return e;
 }
+
+/** Reads a `state` or `hb` message of the tracker link; throws if it is malformed. */
+export function parseView(msg: Record<string, unknown>): TrackerView {
+  const { n, role, epoch, index, lastEpoch } = msg;
+  if (
+    (n !== 1 && n !== 2) || (role !== "primary" && role !== "secondary" && role !== "starting") ||
+    typeof epoch !== "number" || typeof index !== "number" || typeof lastEpoch !== "number"
+  ) {
+    throw new Error("malformed tracker state message");
+  }
+  return { n, role, epoch, index, lastEpoch };
+}
