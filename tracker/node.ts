@@ -12,7 +12,8 @@ import { ConnectionError, describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { propose, query, READ_COMMANDS, type Request } from "./commands.ts";
-import { dialLink, type Link } from "./link.ts";
+import type { Link } from "./link.ts";
+import { type ActiveLink, LinkManager } from "./link_manager.ts";
 import type { LogEntry, Op, Result } from "./ops.ts";
 import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 import { type StateSnapshot, TrackerState } from "./state.ts";
@@ -25,8 +26,6 @@ const logger = log("tracker", "replication");
 const CATCH_UP_BATCH = 500;
 /** A tracker that was secondary waits this many grace periods at start for the other. */
 export const START_WAIT_GRACES = 10;
-/** Dial interval while a secondary waits out its grace period. */
-const GRACE_DIAL_MS = 100;
 
 /** Options for {@linkcode TrackerNode}. */
 export interface NodeOptions {
@@ -38,18 +37,6 @@ export interface NodeOptions {
   heartbeatMs: number;
   /** How long a secondary waits for a dropped link to come back before it promotes itself. */
   graceMs: number;
-}
-
-interface ActiveLink extends Link {
-  other: TrackerView | null;
-  lastSeen: number;
-  /** Catch-up is over: the link now carries live ops. */
-  established: boolean;
-  /** Primary side: the secondary is caught up and every new op goes to it. */
-  followerLive: boolean;
-  /** Primary side: highest index the secondary has persisted. */
-  acked: number;
-  timer: ReturnType<typeof setInterval>;
 }
 
 class NotPrimary extends Error {}
@@ -64,13 +51,9 @@ export class TrackerNode {
   #store: Store;
   #commitIndex: number;
   #waiters: { index: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  #link: ActiveLink | null = null;
+  #links: LinkManager;
   #lostAt = 0;
   #syncing: boolean;
-  #stopped = false;
-  #wake: (() => void) | null = null;
-  #dialAbort = new AbortController();
-  #loop: Promise<void> | null = null;
   #signer = new GrantSigner();
   /** The role persisted before this start. */
   #lastRole: string | null;
@@ -88,35 +71,45 @@ export class TrackerNode {
     this.#syncing = opts.store.getMeta("syncing") === "1";
     this.#lastRole = opts.store.getMeta("role") ?? null;
     this.#commitIndex = this.state.index;
+    this.#links = new LinkManager({
+      me: opts.n,
+      other: opts.trackers[2 - opts.n]!,
+      key: opts.key,
+      heartbeatMs: opts.heartbeatMs,
+      // A dial that hangs (the other silently unreachable) must not outlast the grace period.
+      dialTimeoutMs: Math.max(50, Math.min(1000, opts.graceMs / 2)),
+    }, {
+      view: () => this.#view(),
+      fastDial: () => this.role === "secondary" && this.#lostAt > 0,
+      message: (l, msg) => this.#onLinkMessage(l, msg),
+      lost: (l, replaced) => this.#linkLost(l, replaced),
+      dialFailed: (err) => this.#dialFailed(err),
+    });
   }
 
   /** Starts looking for the other tracker; the role is settled from there. */
   start(): void {
-    this.#loop = this.#dialLoop();
+    this.#links.start();
   }
 
   /** Stops dialing and closes the link. */
   async stop(): Promise<void> {
-    this.#stopped = true;
     this.#flush();
-    this.#dialAbort.abort();
-    this.#wake?.();
-    this.#link?.conn.close();
     for (const w of this.#waiters.splice(0)) w.reject(new NotPrimary());
-    await this.#loop;
+    await this.#links.stop();
   }
 
   /** Forces this tracker to become primary (operator override, e.g. after a lost catch-up). */
   forcePromote(): void {
     if (this.role === "primary") return;
     this.#setSyncing(false);
-    this.#promote(this.#link?.other?.epoch ?? 0);
-    this.#link?.conn.close();
+    this.#promote(this.#links.current?.other?.epoch ?? 0);
+    this.#links.current?.conn.close();
   }
 
   /** A summary for the console and for tests. */
   status(): Record<string, unknown> {
-    const l = this.#link;
+    const l = this.#links.current;
     return {
       tracker: this.n,
       role: this.role,
@@ -223,7 +216,7 @@ export class TrackerNode {
     const batch = this.#pending.splice(0);
     this.#store.appendBatch(batch);
     this.#store.maybeCompact(this.state);
-    const l = this.#link;
+    const l = this.#links.current;
     if (l?.followerLive && this.role === "primary") {
       l.conn.send({ t: "entries", entries: batch }).catch(() => {});
     } else if (this.role === "primary") {
@@ -301,42 +294,16 @@ export class TrackerNode {
 
   // ---- the link ----
 
-  async #dialLoop(): Promise<void> {
-    const other = this.#opts.trackers[2 - this.n]!;
-    while (!this.#stopped) {
-      if (!this.#link) {
-        try {
-          // A dial that hangs (the other silently unreachable) must not outlast the grace period.
-          const link = await dialLink(other, this.n, this.#opts.key, {
-            signal: this.#dialAbort.signal,
-            timeoutMs: Math.max(50, Math.min(1000, this.#opts.graceMs / 2)),
-          });
-          if (this.#stopped) link.conn.close();
-          else this.adoptLink(link);
-        } catch (err) {
-          if (this.#stopped) break;
-          this.#dialFailed(err);
-        }
-      }
-      const wait = this.role === "secondary" && this.#lostAt > 0
-        ? GRACE_DIAL_MS
-        : this.#opts.heartbeatMs;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.#wake = null;
-    }
+  /** Takes an authenticated link accepted by the server into use. */
+  adoptLink(link: Link): void {
+    this.#links.adopt(link);
   }
 
   #dialFailed(err: unknown): void {
     const refused = err instanceof ConnectionError &&
       err.cause instanceof Deno.errors.ConnectionRefused;
     logger.debug("Cannot reach the other tracker: {error}", { error: describeError(err) });
-    if (this.#link || this.#syncing) {
+    if (this.#links.current || this.#syncing) {
       if (this.#syncing && this.role !== "primary") {
         logger.warn(
           "Tracker {n} was catching up when the link dropped; it waits for the other tracker (console: promote)",
@@ -366,60 +333,7 @@ export class TrackerNode {
     }
   }
 
-  /** Takes an authenticated link (dialed or accepted) into use; keeps the one tracker 1 dialed. */
-  adoptLink(link: Link): void {
-    if (this.#stopped) {
-      link.conn.close();
-      return;
-    }
-    const cur = this.#link;
-    if (cur) {
-      if (link.dialer === 1 && cur.dialer !== 1) {
-        this.#link = null;
-        clearInterval(cur.timer);
-        cur.conn.close();
-        this.#linkLost(cur, true);
-      } else {
-        link.conn.close();
-        return;
-      }
-    }
-    const active: ActiveLink = {
-      ...link,
-      other: null,
-      lastSeen: Date.now(),
-      established: false,
-      followerLive: false,
-      acked: 0,
-      timer: setInterval(() => this.#heartbeat(active), this.#opts.heartbeatMs),
-    };
-    this.#link = active;
-    this.#lostAt = 0;
-    active.conn.send({ t: "state", ...this.#view() }).catch(() => {});
-    this.#runLink(active);
-  }
-
-  async #runLink(l: ActiveLink): Promise<void> {
-    try {
-      for await (const msg of l.messages) {
-        if (this.#link !== l) break;
-        l.lastSeen = Date.now();
-        this.#onLinkMessage(l, msg);
-      }
-    } catch (err) {
-      logger.warn("Tracker link failed: {error}", { error: describeError(err) });
-    } finally {
-      clearInterval(l.timer);
-      l.conn.close();
-      if (this.#link === l) {
-        this.#link = null;
-        this.#linkLost(l);
-      }
-    }
-  }
-
   #linkLost(l: ActiveLink, replaced = false): void {
-    if (this.#stopped) return;
     if (replaced) logger.debug("Duplicate link replaced by the one tracker 1 dialed");
     else logger.warn("Link to tracker {other} lost", { other: 3 - this.n });
     if (this.role === "primary") {
@@ -428,18 +342,7 @@ export class TrackerNode {
     } else if (this.role === "secondary") {
       this.#lostAt = Date.now();
     }
-    this.#wake?.();
-  }
-
-  #heartbeat(l: ActiveLink): void {
-    if (Date.now() - l.lastSeen > 3 * this.#opts.heartbeatMs) {
-      logger.warn("No heartbeat from tracker {other} for 3 intervals: link dead", {
-        other: 3 - this.n,
-      });
-      l.conn.close();
-      return;
-    }
-    l.conn.send({ t: "hb", ...this.#view() }).catch(() => {});
+    this.#links.wake();
   }
 
   #onLinkMessage(l: ActiveLink, msg: Message): void {
