@@ -6,7 +6,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "deno $(DENO_VERSION) "; then command -v deno; else echo $(LOCAL_DENO); fi)
 
-.PHONY: all demo dev test test-faults check build bench bench-tracker deno clean
+.PHONY: all demo dev test test-faults check build bench bench-tracker bench-compare deno clean
 
 all: check test
 
@@ -33,6 +33,12 @@ check: deno
 
 bench: deno
 	$(DENO) task bench
+
+# Installs aria2, mktorrent, opentracker and time (Debian) so that `make bench`
+# can compare shoal with aria2 in the same run.
+bench-compare: deno
+	apt-get install -y aria2 mktorrent opentracker time || (apt-get update && apt-get install -y aria2 mktorrent opentracker time)
+	$(DENO) run --allow-all bench/aria2_compare.ts
 
 bench-tracker: deno
 	$(DENO) task bench:tracker

@@ -1,0 +1,141 @@
+/**
+ * `deno run --allow-all bench/aria2_compare.ts [--sizes 64,1024] [--seeders 1,2,4] [--runs 3]`:
+ * the swarm benchmark's download done by aria2c instead of shoal, with a local opentracker,
+ * all on loopback. For each file size and seeder count it prints the time from the start of
+ * the downloading aria2c to its exit (file complete and hash-checked), MB/s, and the
+ * downloader's peak RSS and CPU seconds. The last line is JSON shaped like swarm_bench.ts's.
+ */
+import { parseArgs } from "node:util";
+import { freePort } from "../demo/procs.ts";
+import {
+  makeTorrent,
+  missingTool,
+  sha1File,
+  startSeeder,
+  stopChild,
+  timedDownload,
+  Tracker,
+} from "./_aria2.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean" },
+    sizes: { type: "string" },
+    seeders: { type: "string" },
+    runs: { type: "string" },
+  },
+});
+const sizesMiB = (values.sizes ?? (values.quick ? "64" : "64,1024")).split(",").map(Number);
+const seederCounts = (values.seeders ?? (values.quick ? "1,2" : "1,2,4")).split(",").map(Number);
+const runs = Number(values.runs ?? (values.quick ? 1 : 3));
+
+const missing = await missingTool();
+if (missing) {
+  const why = `${missing} not installed (make bench-compare installs them)`;
+  console.log(`aria2 comparison skipped: ${why}`);
+  console.log(JSON.stringify({ aria2: null, skipped: why }));
+  Deno.exit(0);
+}
+
+function progress(s: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${s}`));
+}
+
+async function randomFile(path: string, mib: number): Promise<void> {
+  using src = await Deno.open("/dev/urandom");
+  using dst = await Deno.open(path, { write: true, create: true, truncate: true });
+  const buf = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < mib; i++) {
+    let off = 0;
+    while (off < buf.length) off += (await src.read(buf.subarray(off)))!;
+    for (let w = 0; w < buf.length;) w += await dst.write(buf.subarray(w));
+  }
+}
+
+interface Row {
+  sizeMiB: number;
+  seeders: number;
+  seconds: number[];
+  rss: number[];
+  cpu: number[];
+}
+
+const ports = () => ({ listenPort: freePort(), dhtPort: freePort() });
+const dir = await Deno.makeTempDir({ prefix: "shoal-aria2-" });
+const seeders: Deno.ChildProcess[] = [];
+let tracker: Tracker | undefined;
+const rows: Row[] = [];
+let dlCount = 0;
+try {
+  for (const mib of sizesMiB) {
+    const name = `file${mib}.bin`;
+    const original = `${dir}/${name}`;
+    const torrent = `${dir}/file${mib}.torrent`;
+    progress(`writing ${mib} MiB of random data`);
+    await randomFile(original, mib);
+    const sha1 = await sha1File(original);
+    // opentracker reads its whitelist at start, so each size gets a fresh tracker.
+    const trackerDir = `${dir}/tracker${mib}`;
+    await Deno.mkdir(trackerDir);
+    const port = freePort();
+    const infoHash = await makeTorrent(original, torrent, `http://127.0.0.1:${port}/announce`);
+    await Deno.writeTextFile(`${trackerDir}/whitelist.txt`, `${infoHash}\n`);
+    tracker = await Tracker.start(trackerDir, port);
+
+    for (const k of seederCounts) {
+      while (seeders.length > k) await stopChild(seeders.pop()!);
+      while (seeders.length < k) {
+        const seedDir = `${dir}/seed${mib}_${seeders.length + 1}`;
+        await Deno.mkdir(seedDir);
+        await Deno.link(original, `${seedDir}/${name}`);
+        seeders.push(startSeeder(torrent, seedDir, ports()));
+      }
+      progress(`${mib} MiB: waiting for ${k} aria2c seeder(s) to hash and announce`);
+      await tracker.waitForSeeders(infoHash, k);
+      const row: Row = { sizeMiB: mib, seeders: k, seconds: [], rss: [], cpu: [] };
+      rows.push(row);
+      for (let r = 0; r < runs; r++) {
+        progress(`${mib} MiB from ${k} aria2c seeder(s), run ${r + 1}/${runs}`);
+        const dest = `${dir}/dl${++dlCount}`;
+        await Deno.mkdir(dest);
+        const res = await timedDownload(torrent, dest, ports());
+        const got = await sha1File(`${dest}/${name}`);
+        if (got !== sha1) throw new Error(`Downloaded ${name} has SHA-1 ${got}, expected ${sha1}`);
+        row.seconds.push(res.seconds);
+        row.rss.push(res.rssMiB);
+        row.cpu.push(res.cpuSeconds);
+        await Deno.remove(dest, { recursive: true });
+      }
+    }
+    while (seeders.length > 0) await stopChild(seeders.pop()!);
+    await tracker.stop();
+    tracker = undefined;
+    for await (const e of Deno.readDir(dir)) {
+      await Deno.remove(`${dir}/${e.name}`, { recursive: true });
+    }
+  }
+  progress("");
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const fmt = (a: number[], d: number) =>
+    `${med(a).toFixed(d)} (${Math.min(...a).toFixed(d)}-${Math.max(...a).toFixed(d)})`;
+  console.log(
+    `aria2 benchmark: ${runs} run(s) each, median (min-max); machine: ${navigator.hardwareConcurrency} cores`,
+  );
+  console.log("size      seeders  time s               MB/s    peak RSS MiB        CPU s");
+  for (const r of rows) {
+    const mbps = (r.sizeMiB * 1048576) / 1e6 / med(r.seconds);
+    console.log(
+      `${`${r.sizeMiB} MiB`.padEnd(10)}${String(r.seeders).padEnd(9)}${
+        fmt(r.seconds, 2).padEnd(21)
+      }` +
+        `${mbps.toFixed(0).padEnd(8)}${fmt(r.rss, 0).padEnd(20)}${fmt(r.cpu, 2)}`,
+    );
+  }
+  console.log(JSON.stringify({ aria2: rows }));
+} finally {
+  progress("");
+  for (const s of seeders) await stopChild(s);
+  await tracker?.stop();
+  await Deno.remove(dir, { recursive: true });
+}
