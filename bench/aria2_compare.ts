@@ -5,7 +5,13 @@
  * the downloading aria2c to its exit (file complete and hash-checked), MB/s, and the
  * downloader's peak RSS and CPU seconds. The last line is JSON shaped like swarm_bench.ts's.
  */
-import { parseArgs } from "node:util";
+import {
+  downloadBenchOptions,
+  printRows,
+  progress,
+  randomFile,
+  type Row,
+} from "./_download_bench.ts";
 import { freePort } from "../demo/procs.ts";
 import {
   makeTorrent,
@@ -17,18 +23,7 @@ import {
   Tracker,
 } from "./_aria2.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean" },
-    sizes: { type: "string" },
-    seeders: { type: "string" },
-    runs: { type: "string" },
-  },
-});
-const sizesMiB = (values.sizes ?? (values.quick ? "64" : "64,1024")).split(",").map(Number);
-const seederCounts = (values.seeders ?? (values.quick ? "1,2" : "1,2,4")).split(",").map(Number);
-const runs = Number(values.runs ?? (values.quick ? 1 : 3));
+const { sizesMiB, seederCounts, runs } = downloadBenchOptions(Deno.args);
 
 const missing = await missingTool();
 if (missing) {
@@ -36,29 +31,6 @@ if (missing) {
   console.log(`aria2 comparison skipped: ${why}`);
   console.log(JSON.stringify({ aria2: null, skipped: why }));
   Deno.exit(0);
-}
-
-function progress(s: string): void {
-  Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${s}`));
-}
-
-async function randomFile(path: string, mib: number): Promise<void> {
-  using src = await Deno.open("/dev/urandom");
-  using dst = await Deno.open(path, { write: true, create: true, truncate: true });
-  const buf = new Uint8Array(1024 * 1024);
-  for (let i = 0; i < mib; i++) {
-    let off = 0;
-    while (off < buf.length) off += (await src.read(buf.subarray(off)))!;
-    for (let w = 0; w < buf.length;) w += await dst.write(buf.subarray(w));
-  }
-}
-
-interface Row {
-  sizeMiB: number;
-  seeders: number;
-  seconds: number[];
-  rss: number[];
-  cpu: number[];
 }
 
 const ports = () => ({ listenPort: freePort(), dhtPort: freePort() });
@@ -116,23 +88,7 @@ try {
     }
   }
   progress("");
-  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const fmt = (a: number[], d: number) =>
-    `${med(a).toFixed(d)} (${Math.min(...a).toFixed(d)}-${Math.max(...a).toFixed(d)})`;
-  console.log(
-    `aria2 benchmark: ${runs} run(s) each, median (min-max); machine: ${navigator.hardwareConcurrency} cores`,
-  );
-  console.log("size      seeders  time s               MB/s    peak RSS MiB        CPU s");
-  for (const r of rows) {
-    const mbps = (r.sizeMiB * 1048576) / 1e6 / med(r.seconds);
-    console.log(
-      `${`${r.sizeMiB} MiB`.padEnd(10)}${String(r.seeders).padEnd(9)}${
-        fmt(r.seconds, 2).padEnd(21)
-      }` +
-        `${mbps.toFixed(0).padEnd(8)}${fmt(r.rss, 0).padEnd(20)}${fmt(r.cpu, 2)}`,
-    );
-  }
-  console.log(JSON.stringify({ aria2: rows }));
+  printRows("aria2 benchmark", "aria2", runs, rows);
 } finally {
   progress("");
   for (const s of seeders) await stopChild(s);
