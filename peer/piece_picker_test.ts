@@ -2,24 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { emptyBitfield, hasBit, setBit } from "../shared/bitfield.ts";
 import { availabilityOf, type PickInput, pickPiece } from "./piece_picker.ts";
+import { prng as seeded } from "../tests/_prng.ts";
 
 /** A bitfield of `n` pieces with `pieces` set. */
 function bits(n: number, pieces: Iterable<number>): Uint8Array {
   const b = emptyBitfield(n);
   for (const p of pieces) setBit(b, p);
   return b;
-}
-
-/** A small seeded generator (mulberry32), so that distributions are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A picker input for `n` pieces: nothing owned, peer has all, nothing in flight. */

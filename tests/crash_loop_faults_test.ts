@@ -14,6 +14,7 @@ import type { StateSnapshot } from "../tracker/state.ts";
 import { Store } from "../tracker/store.ts";
 import type { TrackerClient, TrackerResult } from "../peer/tracker_client.ts";
 import { delay, TrackerPair, waitFor } from "./harness.ts";
+import { prng } from "./_prng.ts";
 
 type Pair = TrackerPair;
 
@@ -29,18 +30,6 @@ const DOWN_MS: [number, number] = [0, 1000];
 const SETTLE_TIMEOUT_MS = 20_000;
 /** Probe requests in flight at once at the end. */
 const PROBE_BATCH = 16;
-
-/** mulberry32: a small seeded PRNG; returns floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the acknowledged writes say the final state must contain. */
 interface Expected {

@@ -23,6 +23,7 @@ import {
   waitFor,
   writeRandomFile,
 } from "./files_harness.ts";
+import { prng } from "./_prng.ts";
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(Deno.env.get("SHOAL_CHURN_MIB") ?? "24");
@@ -39,18 +40,6 @@ const DEADLINE_MS = 30_000 + SIZE_MIB * 600;
 /** Transfer workers per peer: seven peers and two trackers share the machine. */
 const WORKERS = 2;
 const NAME = "churn.bin";
-
-/** mulberry32: a small seeded PRNG giving numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One seeder slot: the label and state of the user, and its current process. */
 interface Seeder {
