@@ -5,6 +5,7 @@
  */
 import { fail, type LogEntry, ok, type Op, type Result } from "./ops.ts";
 import { decodeBase64, encodeBase64 } from "../shared/base64.ts";
+import { countBits, emptyBitfield, fullBitfield, hasBit, setBit } from "../shared/bitfield.ts";
 
 /** How many request ids are remembered for exactly-once retries. */
 export const DEDUP_LIMIT = 50_000;
@@ -116,7 +117,11 @@ export class TrackerState {
       const sources = new Map<string, Source>();
       for (const src of f.sources) {
         const have = decodeBase64(src.have);
-        sources.set(src.user, { user: src.user, have, count: popcount(have) });
+        sources.set(src.user, {
+          user: src.user,
+          have,
+          count: countBits(have, pieceCount(f.size, f.pieceSize)),
+        });
       }
       s.files.set(fileKey(f.group, f.name), { ...f, sources });
     }
@@ -271,14 +276,13 @@ export class TrackerState {
         let src = f.sources.get(op.user);
         if (!src && op.pieces.length === 0) return ok({ have: 0, of: n });
         if (!src) {
-          src = { user: op.user, have: new Uint8Array(Math.ceil(n / 8)), count: 0 };
+          src = { user: op.user, have: emptyBitfield(n), count: 0 };
           f.sources.set(op.user, src);
         }
         for (const p of op.pieces) {
           if (!Number.isInteger(p) || p < 0 || p >= n) continue;
-          const bit = 0x80 >> (p & 7);
-          if ((src.have[p >> 3]! & bit) === 0) {
-            src.have[p >> 3]! |= bit;
+          if (!hasBit(src.have, p)) {
+            setBit(src.have, p);
             src.count++;
           }
         }
@@ -364,8 +368,7 @@ export class TrackerState {
       this.files.set(key, f);
     }
     const n = pieceCount(f.size, f.pieceSize);
-    const have = new Uint8Array(Math.ceil(n / 8));
-    for (let p = 0; p < n; p++) have[p >> 3]! |= 0x80 >> (p & 7);
+    const have = fullBitfield(n);
     const isNew = !f.sources.has(op.user);
     f.sources.set(op.user, { user: op.user, have, count: n });
     return ok({ group: op.group, name: op.name, sha1: f.sha1, pieces: n, newSource: isNew });
@@ -381,16 +384,4 @@ export class TrackerState {
       if (f.sources.has(user)) this.#dropSource(f, user);
     }
   }
-}
-
-function popcount(bytes: Uint8Array): number {
-  let n = 0;
-  for (const b of bytes) {
-    let x = b;
-    while (x) {
-      x &= x - 1;
-      n++;
-    }
-  }
-  return n;
 }

@@ -78,8 +78,7 @@ export class Store {
 
   /** Appends one entry (its index must follow the last one). */
   append(entry: LogEntry): void {
-    this.#insert.run(entry.index, entry.epoch, entry.reqId ?? null, JSON.stringify(entry.op));
-    this.#sinceSnapshot++;
+    this.appendBatch([entry]);
   }
 
   /** Appends entries in one transaction (their indexes must follow the last one). */
