@@ -26,6 +26,9 @@ export async function runConsole(t: RunningTracker, quit: () => void): Promise<v
               ? `other tracker: connected, ${o.role}, epoch ${o.epoch}, last op ${o.index}`
               : "other tracker: not connected",
           );
+          if (typeof s.appliedAt === "number") {
+            out(`last op applied at ${isoMicros(s.appliedAt)}`);
+          }
           out(`connections: ${t.server.connections}`);
         } else if (line === "promote") {
           t.node.forcePromote();
@@ -41,4 +44,11 @@ export async function runConsole(t: RunningTracker, quit: () => void): Promise<v
   } catch {
     // stdin closed or unreadable: the tracker keeps running without a console.
   }
+}
+
+/** A Unix time in ms as ISO 8601 UTC with microseconds, e.g. `2026-11-25T14:25:21.123456Z`. */
+export function isoMicros(unixMs: number): string {
+  const whole = Math.floor(unixMs);
+  const micros = Math.floor((unixMs - whole) * 1000);
+  return new Date(whole).toISOString().replace("Z", `${String(micros).padStart(3, "0")}Z`);
 }

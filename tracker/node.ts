@@ -41,6 +41,9 @@ export interface NodeOptions {
 
 class NotPrimary extends Error {}
 
+/** The wall clock in Unix ms with sub-millisecond precision, comparable across processes. */
+const unixMs = () => performance.timeOrigin + performance.now();
+
 /** A tracker of the replicated pair. */
 export class TrackerNode {
   readonly n: 1 | 2;
@@ -61,6 +64,8 @@ export class TrackerNode {
   #waitLogged = false;
   #pending: LogEntry[] = [];
   #flushScheduled = false;
+  /** When the last op was applied here (Unix ms, sub-ms precision); null before the first. */
+  #appliedAt: number | null = null;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -115,6 +120,7 @@ export class TrackerNode {
       role: this.role,
       epoch: this.epoch,
       index: this.state.index,
+      appliedAt: this.#appliedAt,
       commitIndex: this.#commitIndex,
       catchingUp: this.#syncing,
       other: l?.other
@@ -199,6 +205,7 @@ export class TrackerNode {
     const entry: LogEntry = { index: this.state.index + 1, epoch: this.epoch, op };
     if (reqId !== undefined) entry.reqId = reqId;
     const result = this.state.apply(entry);
+    this.#appliedAt = unixMs();
     // Entries are persisted and shipped in batches, once per turn of the event
     // loop; no client is answered before its entry is flushed (see #commit).
     this.#pending.push(entry);
@@ -386,6 +393,7 @@ export class TrackerNode {
           local: this.state.index,
         });
         this.state = TrackerState.fromSnapshot(snap);
+        this.#appliedAt = unixMs();
         this.#store.writeSnapshot(this.state, true);
         this.#raiseEpoch(this.state.epoch);
         l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
@@ -465,6 +473,7 @@ export class TrackerNode {
       fresh.push(e);
       this.#raiseEpoch(e.epoch);
     }
+    if (fresh.length > 0) this.#appliedAt = unixMs();
     this.#store.appendBatch(fresh);
     this.#store.maybeCompact(this.state);
     this.#commitIndex = this.state.index;
