@@ -2,6 +2,7 @@
 import type { FailoverResult } from "./_failover.ts";
 import type { ThroughputResult } from "./_load.ts";
 import { type LatencySummary, medianMinMax } from "./_stats.ts";
+import type { DelaySummary, SyncDelay } from "./_sync_delay.ts";
 
 /** What the tracker pair should achieve on loopback. */
 export const GOALS = {
@@ -22,6 +23,7 @@ export interface BenchResults {
   readLatency: LatencySummary | null;
   /** CPU use during the latency runs, as in {@linkcode ThroughputResult.cpuPercent}. */
   latencyCpu: Record<string, number | null> | null;
+  syncDelay: SyncDelay | null;
   writes: ThroughputResult[];
   reads: ThroughputResult[];
   failover: FailoverResult | null;
@@ -74,6 +76,19 @@ function summaryRows(r: BenchResults): string[][] {
       ["write latency max", ms(wl.max), "", ""],
       [`read latency p50 (${r.readCmd}, n=${rl.count})`, ms(rl.p50), "", ""],
       ["read latency p99", ms(rl.p99), "", ""],
+    );
+  }
+  const sd = r.syncDelay;
+  if (sd) {
+    const d = (x: DelaySummary) => `${ms(x.p50)} (${ms(x.min)} .. ${ms(x.max)})`;
+    rows.push(
+      [
+        `secondary applied minus client got ack (n=${sd.applyMinusAck.count})`,
+        d(sd.applyMinusAck),
+        "",
+        "",
+      ],
+      ["secondary applied minus primary applied", d(sd.secondaryMinusPrimary), "", ""],
     );
   }
   if (v.peakWrites !== null) {
@@ -194,6 +209,7 @@ export function toJson(r: BenchResults): Record<string, unknown> {
       max: round(s.max),
       mean: round(s.mean),
     };
+  const delay = (s: DelaySummary) => ({ ...lat(s), min: round(s.min) });
   const tp = (t: ThroughputResult) => ({
     clients: t.clients,
     depth: t.depth,
@@ -213,6 +229,11 @@ export function toJson(r: BenchResults): Record<string, unknown> {
     write_latency_ms: lat(r.writeLatency),
     read_latency_ms: lat(r.readLatency),
     latency_cpu_percent: r.latencyCpu && roundAll(r.latencyCpu),
+    sync_delay_ms: r.syncDelay && {
+      apply_minus_ack: delay(r.syncDelay.applyMinusAck),
+      secondary_minus_primary: delay(r.syncDelay.secondaryMinusPrimary),
+      skipped: r.syncDelay.skipped,
+    },
     write_throughput: r.writes.map(tp),
     read_throughput: r.reads.map(tp),
     peak_writes_per_s: v.peakWrites === null ? null : Math.round(v.peakWrites),

@@ -41,11 +41,17 @@ class TrackerProcess {
   #lines: LogLine[] = [];
   #waiters: Waiter[] = [];
   #exited = false;
+  #console: string[] = [];
+  #statusWaiters: ((lines: string[]) => void)[] = [];
+  #stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
   readonly done: Promise<void>;
 
   constructor(child: Deno.ChildProcess) {
     this.child = child;
-    this.done = this.#read();
+    this.done = Promise.all([
+      this.#read(child.stderr, (t) => this.#line(t)),
+      this.#read(child.stdout, (t) => this.#consoleLine(t)),
+    ]).then(() => {});
     void child.status.then(() => this.#exited = true);
   }
 
@@ -81,19 +87,36 @@ class TrackerProcess {
     return promise.finally(() => clearTimeout(timer));
   }
 
-  async #read(): Promise<void> {
+  /** Sends `status` to the console and resolves with its answer (up to its `connections:` line). */
+  async status(): Promise<string[]> {
+    const answer = Promise.withResolvers<string[]>();
+    this.#statusWaiters.push(answer.resolve);
+    this.#stdin ??= this.child.stdin.getWriter();
+    await this.#stdin.write(new TextEncoder().encode("status\n"));
+    return answer.promise;
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>, onLine: (text: string) => void): Promise<void> {
     let buf = "";
     try {
-      for await (const chunk of this.child.stderr.pipeThrough(new TextDecoderStream())) {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
         buf += chunk;
         let i;
         while ((i = buf.indexOf("\n")) >= 0) {
-          this.#line(buf.slice(0, i));
+          onLine(buf.slice(0, i));
           buf = buf.slice(i + 1);
         }
       }
     } catch { /* the process was killed */ }
-    if (buf !== "") this.#line(buf);
+    if (buf !== "") onLine(buf);
+  }
+
+  /** A line of console output (stdout): collected until a `status` answer is complete. */
+  #consoleLine(text: string): void {
+    this.#console.push(text);
+    if (!text.startsWith("connections:")) return;
+    const lines = this.#console.splice(0);
+    this.#statusWaiters.shift()?.(lines);
   }
 
   #line(text: string): void {
@@ -162,8 +185,8 @@ export class TrackerPair {
     ];
     const child = new Deno.Command(Deno.execPath(), {
       args,
-      stdin: "null",
-      stdout: "null",
+      stdin: "piped",
+      stdout: "piped",
       stderr: "piped",
       env: { SHOAL_LOG: "info", NO_COLOR: "1" },
     }).spawn();
@@ -188,6 +211,11 @@ export class TrackerPair {
   /** The log lines of tracker `n` (since it was last started) that match `re`. */
   lines(n: 1 | 2, re: RegExp): LogLine[] {
     return this.#proc(n).matching(re);
+  }
+
+  /** What tracker `n`'s console answers to `status`, one string per line. */
+  status(n: 1 | 2): Promise<string[]> {
+    return this.#proc(n).status();
   }
 
   /** Process id of tracker `n`. */

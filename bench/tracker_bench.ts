@@ -1,11 +1,13 @@
 /**
  * Tracker benchmark: starts a real tracker pair as child processes and
- * measures replicated write latency, read latency, throughput with 1, 16 and
+ * measures replicated write latency, read latency, the synchronisation delay
+ * between the trackers, throughput with 1, 16 and
  * 64 connections, and failover time, with clients speaking the wire protocol.
  *
  *   deno run --allow-all bench/tracker_bench.ts [--quick] [--only <parts>] [--profile <dir>]
  *
- * `--only` takes a comma-separated subset of latency, writes, reads, failover.
+ * `--only` takes a comma-separated subset of latency, sync, writes, reads,
+ * failover (sync: the synchronisation delay, see _sync_delay.ts).
  * `--profile <dir>` runs the trackers with `--cpu-prof` into <dir> and skips
  * the failover part (a killed tracker writes no profile).
  * Figures go to stdout (two aligned tables, then one JSON line); progress goes
@@ -17,6 +19,7 @@ import { measureFailover } from "./_failover.ts";
 import { type ArgsFn, sequentialLatency, throughput, type ThroughputResult } from "./_load.ts";
 import { type BenchResults, formatReport, toJson } from "./_report.ts";
 import { startCpuMeter, summarize } from "./_stats.ts";
+import { measureSyncDelay } from "./_sync_delay.ts";
 import { TrackerPair } from "./_tracker_pair.ts";
 import { WireClient } from "./_wire_client.ts";
 
@@ -26,8 +29,8 @@ const GRACE_MS = 1000;
 
 /** Sizes of the full and the quick run. */
 const PLANS = {
-  full: { warmup: 500, latencyOps: 2000, durationMs: 3000, failoverRounds: 3 },
-  quick: { warmup: 100, latencyOps: 300, durationMs: 1000, failoverRounds: 3 },
+  full: { warmup: 500, latencyOps: 2000, syncOps: 500, durationMs: 3000, failoverRounds: 3 },
+  quick: { warmup: 100, latencyOps: 300, syncOps: 100, durationMs: 1000, failoverRounds: 3 },
 } as const;
 type Plan = (typeof PLANS)[keyof typeof PLANS];
 
@@ -37,11 +40,11 @@ const PIPELINE_DEPTH = 1;
 
 const WRITE_CMD = "create_group";
 const READ_CMD = "whoami";
-const PARTS = ["latency", "writes", "reads", "failover"] as const;
+const PARTS = ["latency", "sync", "writes", "reads", "failover"] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE =
-  "usage: deno run --allow-all bench/tracker_bench.ts [--quick] [--only latency,writes,reads,failover] [--profile <dir>]";
+  "usage: deno run --allow-all bench/tracker_bench.ts [--quick] [--only latency,sync,writes,reads,failover] [--profile <dir>]";
 
 const encoder = new TextEncoder();
 const startedAt = performance.now();
@@ -132,6 +135,7 @@ async function bench(
     writeLatency: null,
     readLatency: null,
     latencyCpu: null,
+    syncDelay: null,
     writes: [],
     reads: [],
     failover: null,
@@ -154,6 +158,17 @@ async function bench(
       const r = await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count });
       results.readLatency = summarize(r);
       results.latencyCpu = meter.stop();
+    }
+    if (parts.has("sync")) {
+      progress(`synchronisation delay: ${plan.syncOps} writes, each followed by both statuses`);
+      const args = groupArgs("s");
+      results.syncDelay = await measureSyncDelay(pair, {
+        client,
+        primary: 1,
+        cmd: WRITE_CMD,
+        args: (seq) => args(0, seq),
+        count: plan.syncOps,
+      });
     }
     if (parts.has("writes")) {
       const args = (clients: number) => groupArgs(`t${clients}`);
