@@ -1,17 +1,14 @@
 /**
- * `deno run --allow-all bench/aria2_compare.ts [--sizes 64,1024] [--seeders 1,2,4] [--runs 3]`:
- * the swarm benchmark's download done by aria2c instead of shoal, with a local opentracker,
- * all on loopback. For each file size and seeder count it prints the time from the start of
- * the downloading aria2c to its exit (file complete and hash-checked), MB/s, and the
- * downloader's peak RSS and CPU seconds. The last line is JSON shaped like swarm_bench.ts's.
+ * `deno run --allow-all bench/aria2_compare.ts [--quick] [--scale <f>] [--max-runs <n>]`:
+ * the swarm benchmark's downloads (the `aria2` cells of bench/_plans.ts: file sizes and
+ * seeder counts) done by aria2c instead of shoal, with a local opentracker, all on loopback.
+ * For each cell it prints the time from the start of the downloading aria2c to its exit
+ * (file complete and hash-checked), MB/s, and the downloader's peak RSS and CPU seconds.
+ * The last line is JSON shaped like swarm_bench.ts's rows.
  */
-import {
-  downloadBenchOptions,
-  printRows,
-  progress,
-  randomFile,
-  type Row,
-} from "./_download_bench.ts";
+import { parseArgs } from "node:util";
+import { printRows, progress, randomFile, type Row } from "./_download_bench.ts";
+import { PLAN_OPTIONS, planFromArgs } from "./_plans.ts";
 import { freePort } from "../demo/procs.ts";
 import {
   makeTorrent,
@@ -23,7 +20,8 @@ import {
   Tracker,
 } from "./_aria2.ts";
 
-const { sizesMiB, seederCounts, runs } = downloadBenchOptions(Deno.args);
+const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
+const cells = planFromArgs(values).aria2;
 
 const missing = await missingTool();
 if (missing) {
@@ -40,7 +38,7 @@ let tracker: Tracker | undefined;
 const rows: Row[] = [];
 let dlCount = 0;
 try {
-  for (const mib of sizesMiB) {
+  for (const mib of new Set(cells.map((c) => c.mib))) {
     const name = `file${mib}.bin`;
     const original = `${dir}/${name}`;
     const torrent = `${dir}/file${mib}.torrent`;
@@ -55,7 +53,7 @@ try {
     await Deno.writeTextFile(`${trackerDir}/whitelist.txt`, `${infoHash}\n`);
     tracker = await Tracker.start(trackerDir, port);
 
-    for (const k of seederCounts) {
+    for (const { seeders: k, runs } of cells.filter((c) => c.mib === mib)) {
       while (seeders.length > k) await stopChild(seeders.pop()!);
       while (seeders.length < k) {
         const seedDir = `${dir}/seed${mib}_${seeders.length + 1}`;
@@ -88,7 +86,8 @@ try {
     }
   }
   progress("");
-  printRows("aria2 benchmark", "aria2", runs, rows);
+  printRows("aria2 benchmark", rows);
+  console.log(JSON.stringify({ aria2: rows }));
 } finally {
   progress("");
   for (const s of seeders) await stopChild(s);

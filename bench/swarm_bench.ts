@@ -1,115 +1,101 @@
 /**
- * `deno task bench:swarm [--quick] [--sizes 64,1024] [--seeders 1,2,4]`: real
- * trackers and peers on loopback. For each file size and seeder count it
- * prints the time from the download command to the verified file, MB/s, and
- * the downloader's peak RSS and CPU seconds.
+ * `deno task bench:swarm [--quick] [--scale <f>] [--max-runs <n>]`: real
+ * trackers and peers on loopback, with the file sizes, seeder counts and
+ * flash crowd of bench/_plans.ts. It prints the time of each `upload_file`
+ * (hashing and registering, from the command to its "shared" line), the time
+ * from the download command to the verified file with MB/s and the
+ * downloader's peak RSS and CPU seconds, and each crowd downloader's
+ * completion time; the last line is JSON.
  */
-import {
-  downloadBenchOptions,
-  printRows,
-  progress,
-  randomFile,
-  type Row,
-} from "./_download_bench.ts";
-import { cpuSeconds, freePort, peakRssMiB, Proc } from "../demo/procs.ts";
+import { parseArgs } from "node:util";
+import { printRows, progress, randomFile, type Row } from "./_download_bench.ts";
+import { type Cell, PLAN_OPTIONS, planFromArgs, swarmCells } from "./_plans.ts";
+import { Swarm } from "./_swarm.ts";
 
-const { sizesMiB, seederCounts, runs } = downloadBenchOptions(Deno.args);
-const maxSeeders = Math.max(...seederCounts);
+/** Upload times of one file size. */
+export interface Uploads {
+  mib: number;
+  seconds: number[];
+}
 
-const dir = await Deno.makeTempDir({ prefix: "shoal-bench-" });
-const procs: Proc[] = [];
-const rows: Row[] = [];
-try {
-  const tp = [freePort(), freePort()];
-  const info = `${dir}/tracker_info.txt`;
-  await Deno.writeTextFile(info, `127.0.0.1:${tp[0]}\n127.0.0.1:${tp[1]}\n`);
-  const trackerArgs = (
-    n: number,
-  ) => ["tracker", info, String(n), "--data-dir", `${dir}/t${n}`, "--cluster-key", `${dir}/key`];
-  const t1 = new Proc(trackerArgs(1));
-  procs.push(t1);
-  await t1.waitFor(/now primary/);
-  const t2 = new Proc(trackerArgs(2));
-  procs.push(t2);
-  await t2.waitFor(/Caught up/);
+/** The flash crowd: per run, every downloader's completion time in seconds, ascending. */
+export interface Crowd {
+  mib: number;
+  downloaders: number;
+  runs: number[][];
+}
 
-  const seeders: Proc[] = [];
-  for (let i = 1; i <= maxSeeders; i++) {
-    const p = new Proc(["peer", `127.0.0.1:${freePort()}`, info, "--state-dir", `${dir}/s${i}`]);
-    procs.push(p);
-    seeders.push(p);
-    await p.send(`create_user s${i} pw`);
-    await p.send(`login s${i} pw`);
-    await p.waitFor(/logged in as/);
-    if (i === 1) {
-      await p.send("create_group g1");
-      await p.waitFor(/created group g1/);
-    } else {
-      await p.send("join_group g1");
-      await p.waitFor(/requested to join/);
-      await seeders[0]!.send(`accept_request g1 s${i}`);
-      await seeders[0]!.waitFor(new RegExp(`accepted s${i}`));
+const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
+const plan = planFromArgs(values);
+const cells = swarmCells(plan);
+const sizes = [...new Set([...plan.sizes.map((s) => s.mib), plan.peers.mib, plan.crowd.mib])];
+
+/** Runs the download cells of one file. */
+async function downloads(swarm: Swarm, name: string, list: Cell[], rows: Row[]): Promise<void> {
+  for (const c of list) {
+    await swarm.onlineSeeders(c.seeders);
+    const row: Row = { sizeMiB: c.mib, seeders: c.seeders, seconds: [], rss: [], cpu: [] };
+    rows.push(row);
+    for (let r = 0; r < c.runs; r++) {
+      progress(`${c.mib} MiB from ${c.seeders} seeder(s), run ${r + 1}/${c.runs}`);
+      const d = await swarm.downloader();
+      const t = await swarm.download(d, name);
+      row.seconds.push(t.seconds);
+      row.cpu.push(t.cpu);
+      row.rss.push(t.rss);
+      await swarm.dropDownloader(d);
     }
   }
-  let dlUser = 0;
-  for (const mib of sizesMiB) {
+}
+
+/** One seeder, every crowd downloader started at once; returns each one's completion time. */
+async function crowdRun(swarm: Swarm, name: string, n: number): Promise<number[]> {
+  const ds = [];
+  for (let i = 0; i < n; i++) ds.push(await swarm.downloader());
+  const froms = ds.map((d) => d.lines.length);
+  const t0 = performance.now();
+  await Promise.all(ds.map((d) => swarm.startDownload(d, name)));
+  const times = await Promise.all(
+    ds.map((d, i) => swarm.downloadEnded(d, froms[i]!).then(() => (performance.now() - t0) / 1000)),
+  );
+  for (const d of ds) await swarm.dropDownloader(d);
+  return times.sort((a, b) => a - b);
+}
+
+const swarm = await Swarm.start();
+const rows: Row[] = [];
+const uploads: Uploads[] = [];
+const crowd: Crowd = { mib: plan.crowd.mib, downloaders: plan.crowd.downloaders, runs: [] };
+try {
+  for (const mib of sizes) {
     const name = `file${mib}.bin`;
+    const path = `${swarm.dir}/${name}`;
     progress(`writing ${mib} MiB of random data`);
-    await randomFile(`${dir}/${name}`, mib);
-    for (const [i, s] of seeders.entries()) {
-      progress(`seeder ${i + 1} shares ${name}`);
-      const from = s.lines.length;
-      await s.send(`upload_file ${dir}/${name} g1`);
-      await s.waitFor(/^shared |^error:/, 300_000, from);
-    }
-    for (const k of seederCounts) {
-      // Only the first k seeders are logged in; the others' offers are withdrawn.
-      for (const [i, s] of seeders.entries()) {
-        const from = s.lines.length;
-        if (i < k) {
-          await s.send(`login s${i + 1} pw`);
-          await s.waitFor(/logged in as|error:/, 60_000, from);
-        } else {
-          await s.send("logout");
-          await s.waitFor(/logged out|error:/, 60_000, from);
-        }
-      }
-      const row: Row = { sizeMiB: mib, seeders: k, seconds: [], rss: [], cpu: [] };
-      rows.push(row);
-      for (let r = 0; r < runs; r++) {
-        progress(`${mib} MiB from ${k} seeder(s), run ${r + 1}/${runs}`);
-        const u = `d${++dlUser}`;
-        const dest = `${dir}/dl_${u}`;
-        await Deno.mkdir(dest);
-        const d = new Proc(["peer", `127.0.0.1:${freePort()}`, info, "--state-dir", `${dir}/${u}`]);
-        procs.push(d);
-        await d.send(`create_user ${u} pw`);
-        await d.send(`login ${u} pw`);
-        await d.send("join_group g1");
-        await d.waitFor(/requested to join/);
-        await seeders[0]!.send(`accept_request g1 ${u}`);
-        await seeders[0]!.waitFor(new RegExp(`accepted ${u}`));
-        await new Promise((res) => setTimeout(res, 300)); // let the worker pool warm up
-        const cpu0 = cpuSeconds(d.pid);
-        const from = d.lines.length;
-        const t0 = performance.now();
-        await d.send(`download_file g1 ${name} ${dest}`);
-        const line = await d.waitFor(/download of .* (complete|failed)/, 600_000, from);
-        const secs = (performance.now() - t0) / 1000;
-        if (line.includes("failed")) throw new Error(line);
-        row.seconds.push(secs);
-        row.cpu.push(cpuSeconds(d.pid) - cpu0);
-        row.rss.push(peakRssMiB(d.pid));
-        await d.stop();
-        procs.splice(procs.indexOf(d), 1);
-        await Deno.remove(dest, { recursive: true });
+    await randomFile(path, mib);
+    const list = cells.filter((c) => c.mib === mib);
+    const size = plan.sizes.find((s) => s.mib === mib);
+    const count = Math.max(size?.uploads ?? 1, ...list.map((c) => c.seeders));
+    progress(`${count} seeder(s) upload ${name}`);
+    uploads.push({ mib, seconds: await swarm.share(path, count) });
+    await downloads(swarm, name, list, rows);
+    if (mib === plan.crowd.mib) {
+      await swarm.onlineSeeders(1);
+      for (let r = 0; r < plan.crowd.runs; r++) {
+        progress(`flash crowd: ${crowd.downloaders} downloaders of ${mib} MiB, run ${r + 1}`);
+        crowd.runs.push(await crowdRun(swarm, name, crowd.downloaders));
       }
     }
-    await Deno.remove(`${dir}/${name}`);
+    await Deno.remove(path);
   }
   progress("");
-  printRows("swarm benchmark", "swarm", runs, rows);
+  printRows("swarm benchmark", rows);
+  for (const u of uploads) {
+    console.log(`upload_file ${u.mib} MiB: ${u.seconds.map((s) => s.toFixed(2)).join(", ")} s`);
+  }
+  for (const times of crowd.runs) {
+    console.log(`crowd of ${crowd.downloaders}: ${times.map((s) => s.toFixed(2)).join(", ")} s`);
+  }
+  console.log(JSON.stringify({ swarm: rows, uploads, crowd }));
 } finally {
-  for (const p of procs) await p.stop();
-  await Deno.remove(dir, { recursive: true });
+  await swarm.close();
 }
