@@ -1,40 +1,24 @@
 /**
  * Charts for the performance report: vega-lite specs compiled to vega and
- * rendered headless to SVG (no browser, no canvas).
+ * rendered headless to SVG (no browser, no canvas). This file holds the
+ * renderer and the two generic layouts; bench/_download_charts.ts and the
+ * tracker chart below build on them.
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { medianMinMax } from "./_stats.ts";
+import type { Spread, TrackerThroughput } from "./_results.ts";
 
-/** One size/seeder cell of the swarm or aria2 benchmark, every run's sample. */
-export interface SwarmRow {
-  sizeMiB: number;
-  seeders: number;
-  seconds: number[];
-  rss: number[];
-  cpu: number[];
-}
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+/** Size of one chart panel in pixels. */
+const PANEL = { width: 240, height: 160 } as const;
+/** Subtitle of every chart with a median and a min-max bar. */
+export const RANGE_NOTE = "line or bar: median of the runs; thin vertical bar: min to max";
 
-/** One throughput run of the tracker benchmark, as its JSON line has it. */
-export interface TrackerThroughput {
-  clients: number;
-  ops_per_s: number;
-  p50_ms: number;
-  p99_ms: number;
-}
-
-/** A swarm measure that can be charted against file size and seeders. */
-export type SwarmMetric = "time s" | "MB/s" | "peak RSS MiB" | "CPU s";
-
-/** A chart point: the median with the spread of the runs. */
-interface Point {
-  tool: string;
-  size: string;
-  seeders: number;
-  metric: string;
-  median: number;
-  min: number;
-  max: number;
+/** A chart point: one series at one x, the median with the spread of the runs. */
+export interface RangePoint extends Spread {
+  series: string;
+  x: number;
+  panel: string;
 }
 
 /** Compiles a vega-lite spec and renders it to an SVG document. */
@@ -48,84 +32,54 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
-/** Median, min and max of one measure of a row (MB/s derives from the times). */
-export function swarmStat(row: SwarmRow, metric: SwarmMetric): {
-  median: number;
-  min: number;
-  max: number;
-} {
-  if (metric === "time s") return medianMinMax(row.seconds);
-  if (metric === "peak RSS MiB") return medianMinMax(row.rss);
-  if (metric === "CPU s") return medianMinMax(row.cpu);
-  const mb = (row.sizeMiB * 1048576) / 1e6;
-  return medianMinMax(row.seconds.map((s) => mb / s));
-}
-
-/** Human label of a file size in MiB. */
-export function sizeLabel(mib: number): string {
-  return mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
+/** The chart title block. */
+export function chartTitle(text: string, subtitle = RANGE_NOTE) {
+  return { text, subtitle, fontSize: 15, anchor: "start", offset: 16 } as const;
 }
 
 /**
- * A grid with one row per file size and one column per metric, each cell the
- * median (line) and min-max (rule) against the number of seeders, one colour
- * per tool. Cells are concatenated rather than faceted so each has its own axis.
+ * Side-by-side panels, one per entry of `panels`, each the median (line with
+ * points) and min-max (rule) of every series against x, with its own y axis.
+ * `log` lists the axes drawn on a log scale ("x" or a panel name for its y).
  */
-export function swarmChart(
-  tools: Record<string, SwarmRow[]>,
-  options: { metrics: SwarmMetric[]; title: string },
+export function rangePanels(
+  points: RangePoint[],
+  options: { title: string; xTitle: string; panels: string[]; log?: string[] },
 ): vl.TopLevelSpec {
-  const values: Point[] = [];
-  for (const [tool, rows] of Object.entries(tools)) {
-    for (const row of rows) {
-      for (const metric of options.metrics) {
-        const size = sizeLabel(row.sizeMiB);
-        values.push({ tool, size, seeders: row.seeders, metric, ...swarmStat(row, metric) });
-      }
-    }
-  }
-  const sizes = [...new Set(Object.values(tools).flat().map((r) => r.sizeMiB))].sort((a, b) =>
-    a - b
-  );
+  const log = new Set(options.log ?? []);
+  const scale = (on: boolean) => on ? { type: "log" } as const : { zero: false } as const;
   const x = {
-    field: "seeders",
-    type: "ordinal",
-    title: "seeders",
-    axis: { labelAngle: 0 },
+    field: "x",
+    type: "quantitative",
+    title: options.xTitle,
+    scale: scale(log.has("x")),
+    axis: { labelAngle: 0, tickCount: 6 },
   } as const;
-  const color = { field: "tool", type: "nominal", title: null } as const;
-  const cellSpec = (size: string, metric: string) => ({
-    width: 200,
-    height: 140,
-    title: { text: `${size}: ${metric}`, baseline: "bottom", offset: 8 },
-    data: { values: values.filter((v) => v.size === size && v.metric === metric) },
+  const color = { field: "series", type: "nominal", title: null } as const;
+  const panel = (name: string) => ({
+    ...PANEL,
+    title: { text: name, baseline: "bottom", offset: 8 },
+    data: { values: points.filter((p) => p.panel === name) },
     layer: [
       {
         mark: { type: "rule", strokeWidth: 2, opacity: 0.6 },
-        encoding: { x, y: { field: "min", type: "quantitative" }, y2: { field: "max" }, color },
+        encoding: {
+          x,
+          y: { field: "min", type: "quantitative", scale: scale(log.has(name)) },
+          y2: { field: "max" },
+          color,
+        },
       },
       {
         mark: { type: "line", point: true },
-        encoding: {
-          x,
-          y: { field: "median", type: "quantitative", title: metric },
-          color,
-        },
+        encoding: { x, y: { field: "median", type: "quantitative", title: name }, color },
       },
     ],
   });
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: options.title,
-      subtitle: "line: median of the runs; vertical bar: min to max",
-      fontSize: 15,
-      anchor: "start",
-      offset: 16,
-    },
-    vconcat: sizes.map((mib) => ({
-      hconcat: options.metrics.map((m) => cellSpec(sizeLabel(mib), m)),
-    })),
+    $schema: SCHEMA,
+    title: chartTitle(options.title),
+    hconcat: options.panels.map(panel),
   } as vl.TopLevelSpec;
 }
 
@@ -142,7 +96,7 @@ export function trackerChart(
     }
   }
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: SCHEMA,
     title: "Tracker: replicated writes and reads by concurrent clients",
     data: { values },
     facet: {

@@ -1,16 +1,8 @@
 /**
- * What the swarm benchmark and the aria2 comparison share: the result rows,
- * random test files, the progress line and the printed table.
+ * What the download benchmarks share: random test files, the progress line
+ * and the printed table of result rows.
  */
-
-/** One file size and seeder count, with a figure per run. */
-export interface Row {
-  sizeMiB: number;
-  seeders: number;
-  seconds: number[];
-  rss: number[];
-  cpu: number[];
-}
+import type { Row } from "./_results.ts";
 
 /** Rewrites the progress line on stderr. */
 export function progress(s: string): void {

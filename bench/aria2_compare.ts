@@ -7,7 +7,8 @@
  * The last line is JSON shaped like swarm_bench.ts's rows.
  */
 import { parseArgs } from "node:util";
-import { printRows, progress, randomFile, type Row } from "./_download_bench.ts";
+import { printRows, progress, randomFile } from "./_download_bench.ts";
+import type { Row } from "./_results.ts";
 import { PLAN_OPTIONS, planFromArgs } from "./_plans.ts";
 import { freePort } from "../demo/procs.ts";
 import {

@@ -11,24 +11,13 @@ import { parseArgs } from "node:util";
 import type { Proc } from "../demo/procs.ts";
 import { progress, randomFile } from "./_download_bench.ts";
 import { PLAN_OPTIONS, planFromArgs } from "./_plans.ts";
+import type { FailoverRun } from "./_results.ts";
 import { Swarm } from "./_swarm.ts";
 
 /** Interval between two progress samples. */
 const SAMPLE_MS = 100;
 /** Longest a shell may take to answer `show_downloads` or the command after the kill. */
 const ANSWER_TIMEOUT_MS = 30_000;
-
-/** One download with a kill: times in seconds from the download command. */
-export interface FailoverRun {
-  /** When the primary was killed. */
-  killAt: number;
-  /** From the kill until the downloader's next tracker command succeeded, in ms. */
-  nextCommandMs: number;
-  /** Until the verified file was in place. */
-  seconds: number;
-  /** Progress samples: time and percent of the file verified. */
-  samples: { t: number; pct: number }[];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 

@@ -8,22 +8,10 @@
  * completion time; the last line is JSON.
  */
 import { parseArgs } from "node:util";
-import { printRows, progress, randomFile, type Row } from "./_download_bench.ts";
+import { printRows, progress, randomFile } from "./_download_bench.ts";
+import type { Crowd, Row, Uploads } from "./_results.ts";
 import { type Cell, PLAN_OPTIONS, planFromArgs, swarmCells } from "./_plans.ts";
 import { Swarm } from "./_swarm.ts";
-
-/** Upload times of one file size. */
-export interface Uploads {
-  mib: number;
-  seconds: number[];
-}
-
-/** The flash crowd: per run, every downloader's completion time in seconds, ascending. */
-export interface Crowd {
-  mib: number;
-  downloaders: number;
-  runs: number[][];
-}
 
 const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
 const plan = planFromArgs(values);
