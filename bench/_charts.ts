@@ -53,7 +53,8 @@ export function rangePanels(
     type: "quantitative",
     title: options.xTitle,
     scale: scale(log.has("x")),
-    axis: { labelAngle: 0, tickCount: 6 },
+    // Ticks at the measured x values only (file sizes, seeder counts).
+    axis: { labelAngle: 0, values: [...new Set(points.map((p) => p.x))] },
   } as const;
   const color = { field: "series", type: "nominal", title: null } as const;
   const panel = (name: string) => ({

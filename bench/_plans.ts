@@ -25,8 +25,8 @@ export interface DownloadPlan {
   aria2: Cell[];
 }
 
-/** The full run (about 15 minutes at most on 2 cores, with aria2). */
-export const FULL: DownloadPlan = {
+/** Size classes and peer count of the full run. */
+const FULL_DOWNLOADS: Pick<DownloadPlan, "sizes" | "peers"> = {
   sizes: [
     { mib: 0.25, uploads: 5, runs: 5 },
     { mib: 8, uploads: 5, runs: 5 },
@@ -35,18 +35,17 @@ export const FULL: DownloadPlan = {
     { mib: 1024, uploads: 3, runs: 3 },
   ],
   peers: { mib: 512, seeders: [1, 2, 4, 8], runs: 3 },
+};
+/** Runs of each aria2 cell in the full run (aria2 needs about 5 s for any download). */
+const FULL_ARIA2_RUNS = 3;
+
+/** The full run (under 15 minutes on 2 cores, with aria2). */
+export const FULL: DownloadPlan = {
+  ...FULL_DOWNLOADS,
   crowd: { mib: 512, downloaders: 8, runs: 3 },
   failover: { mib: 1024, runs: 3, killAfterMs: 1000 },
-  aria2: [
-    { mib: 0.25, seeders: 1, runs: 3 },
-    { mib: 8, seeders: 1, runs: 3 },
-    { mib: 64, seeders: 1, runs: 3 },
-    { mib: 512, seeders: 1, runs: 3 },
-    { mib: 512, seeders: 2, runs: 3 },
-    { mib: 512, seeders: 4, runs: 3 },
-    { mib: 512, seeders: 8, runs: 3 },
-    { mib: 1024, seeders: 1, runs: 3 },
-  ],
+  // Every size and seeder count of the swarm benchmark.
+  aria2: swarmCells(FULL_DOWNLOADS).map((c) => ({ ...c, runs: FULL_ARIA2_RUNS })),
 };
 
 /** The quick run (under two minutes): small files, one run each. */
@@ -109,7 +108,7 @@ export function planFromArgs(
 }
 
 /** The download cells of the swarm benchmark: every size from one seeder, then the peer series. */
-export function swarmCells(plan: DownloadPlan): Cell[] {
+export function swarmCells(plan: Pick<DownloadPlan, "sizes" | "peers">): Cell[] {
   const cells: Cell[] = plan.sizes.map((s) => ({ mib: s.mib, seeders: 1, runs: s.runs }));
   for (const k of plan.peers.seeders) {
     const same = cells.find((c) => c.mib === plan.peers.mib && c.seeders === k);

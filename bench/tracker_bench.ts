@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { describeError } from "../shared/errors.ts";
 import { measureFailover } from "./_failover.ts";
 import { type ArgsFn, sequentialLatency, throughput, type ThroughputResult } from "./_load.ts";
-import { type BenchResults, formatReport, toJson } from "./_report.ts";
+import { type BenchResults, formatReport, toJson } from "./_tracker_report.ts";
 import { startCpuMeter, summarize } from "./_stats.ts";
 import { measureSyncDelay } from "./_sync_delay.ts";
 import { TrackerPair } from "./_tracker_pair.ts";
