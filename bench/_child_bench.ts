@@ -71,7 +71,10 @@ export async function runPart<T>(
   const seconds = (performance.now() - t0) / 1000;
   const line = text.trim().split("\n").reverse().find((l) => l.startsWith("{"));
   if (code !== 0 || !line) {
-    const why = `exited with code ${code}; last stderr: ${tail.slice(-3).join(" | ")}`;
+    // The uncaught error's message says more than the stack frames after it.
+    const err = tail.findLastIndex((l) => l.startsWith("error:"));
+    const lines = err >= 0 ? tail.slice(err, err + 2) : tail.slice(-3);
+    const why = `exited with code ${code}; stderr: ${lines.join(" | ")}`;
     return { data: null, seconds, note: why };
   }
   return { data: JSON.parse(line) as T, seconds };

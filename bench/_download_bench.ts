@@ -2,7 +2,8 @@
  * What the download benchmarks share: random test files, the progress line
  * and the printed table of result rows.
  */
-import type { Row } from "./_results.ts";
+import { mmm, type Row } from "./_results.ts";
+import { medianMinMax } from "./_stats.ts";
 
 /** Rewrites the progress line on stderr. */
 export function progress(s: string): void {
@@ -25,9 +26,8 @@ export async function randomFile(path: string, mib: number): Promise<void> {
 
 /** Prints the rows as a table: median (min-max) of the runs. */
 export function printRows(title: string, rows: Row[]): void {
-  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const fmt = (a: number[], d: number) =>
-    `${med(a).toFixed(d)} (${Math.min(...a).toFixed(d)}-${Math.max(...a).toFixed(d)})`;
+  const med = (a: number[]) => medianMinMax(a).median;
+  const fmt = (a: number[], d: number) => mmm(medianMinMax(a), d);
   console.log(
     `${title}: median (min-max) of the runs; machine: ${navigator.hardwareConcurrency} cores`,
   );

@@ -85,9 +85,10 @@ export class Swarm {
     }
   }
 
-  /** Has the first `count` seeders upload `path`; returns each upload's seconds. */
+  /** Has the first `count` seeders (logged in, the others out) upload `path`; returns each upload's seconds. */
   async share(path: string, count: number): Promise<number[]> {
     await this.addSeeders(count);
+    await this.onlineSeeders(count);
     const secs = [];
     for (const s of this.seeders.slice(0, count)) {
       const t0 = performance.now();
