@@ -8,7 +8,7 @@
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_DATA_FRAME } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
-import { sha1Hex } from "../shared/hashing.ts";
+import { sha1Hex } from "../shared/piece_hash.ts";
 import { BufferPool } from "../shared/buffer_pool.ts";
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
 
@@ -25,8 +25,11 @@ interface Conn {
 }
 
 const conns = new Map<number, Conn>();
-/** Piece buffers: frames are assembled into these and returned after the write. */
-const pool = new BufferPool(MAX_DATA_FRAME, 12);
+/**
+ * Piece buffers: frames are assembled into these and returned after the write.
+ * When all are in use, connections stop reading until one is returned.
+ */
+const pool = new BufferPool(MAX_DATA_FRAME, 8);
 const files = new Map<string, { fh: Deno.FsFile; users: number; chain: Promise<void> }>();
 
 function post(e: WorkerEvent): void {
@@ -50,6 +53,7 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
     fc = await FramedConn.connect(m.addr, {
       maxFrame: MAX_DATA_FRAME,
       alloc: (len) => pool.get(len),
+      release: (buf) => pool.release(buf),
       timeoutMs: 3000,
       idleTimeoutMs: 60_000,
     });
@@ -68,7 +72,15 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
   conns.set(m.conn, c);
   let f = files.get(m.path);
   if (!f) {
-    f = { fh: await Deno.open(m.path, { write: true }), users: 0, chain: Promise.resolve() };
+    try {
+      // Synchronous, so that two connections to one file never open it twice.
+      f = { fh: Deno.openSync(m.path, { write: true }), users: 0, chain: Promise.resolve() };
+    } catch (err) {
+      fc.close();
+      conns.delete(m.conn);
+      post({ type: "failed", conn: m.conn, error: describeError(err) });
+      return;
+    }
     files.set(m.path, f);
   }
   f.users++;
@@ -110,11 +122,13 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
       c.pending.delete(piece);
       // A frame that arrived whole is a view of the read buffer: copy it before the next read.
       let data = frame.data as Uint8Array<ArrayBuffer>;
-      if (data.buffer.byteLength !== pool.size) {
+      if (!pool.owns(data)) {
         data = pool.get(frame.data.length);
         data.set(frame.data);
       }
       verifyAndWrite(m.conn, c, f, piece, data);
+      // Back-pressure: pieces wait for hashing and writing in pooled buffers only.
+      await pool.whenAvailable();
     }
     if (fc.error) error = fc.error.message;
   } catch (err) {

@@ -9,7 +9,9 @@ import { encodeDataHeader, encodeJson, type Frame, FrameDecoder, type Message } 
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 /** Default time a started frame may take to arrive in full. */
 export const DEFAULT_PARTIAL_TIMEOUT_MS = 10_000;
-const READ_BUFFER = 256 * 1024;
+const READ_BUFFER = 64 * 1024;
+/** A frame with at least this much still to come is read straight into its own buffer. */
+const DIRECT_READ_MIN = 16 * 1024;
 
 /** Options for {@linkcode FramedConn}. */
 export interface FramedConnOptions {
@@ -21,6 +23,8 @@ export interface FramedConnOptions {
   partialTimeoutMs?: number;
   /** Allocator for frames assembled from several reads (see FrameDecoder). */
   alloc?: (len: number) => Uint8Array;
+  /** Takes back buffers from `alloc` the decoder no longer needs (see FrameDecoder). */
+  release?: (buf: Uint8Array) => void;
 }
 
 /** A TCP connection that speaks shoal frames. */
@@ -41,7 +45,11 @@ export class FramedConn {
     this.conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remote = `${addr.hostname}:${addr.port}`;
-    this.#decoder = new FrameDecoder({ maxFrame: options.maxFrame, alloc: options.alloc });
+    this.#decoder = new FrameDecoder({
+      maxFrame: options.maxFrame,
+      alloc: options.alloc,
+      release: options.release,
+    });
     this.#idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#partialMs = options.partialTimeoutMs ?? DEFAULT_PARTIAL_TIMEOUT_MS;
     try {
@@ -89,9 +97,12 @@ export class FramedConn {
     this.#arm();
     try {
       while (!this.#closed) {
+        // The rest of a large frame goes straight into the frame's buffer.
+        const rest = this.#decoder.rest;
+        const into = rest && rest.length >= DIRECT_READ_MIN ? rest : buf;
         let n: number | null;
         try {
-          n = await this.conn.read(buf);
+          n = await this.conn.read(into);
         } catch (err) {
           if (!this.#closed) this.#fail(new ConnectionError(describe(err), { cause: err }));
           return;
@@ -102,7 +113,7 @@ export class FramedConn {
         try {
           // Frames that arrive whole are views into `buf`; they are consumed
           // by the caller before the next read reuses it.
-          frames = this.#decoder.push(buf.subarray(0, n));
+          frames = into === buf ? this.#decoder.push(buf.subarray(0, n)) : this.#decoder.filled(n);
         } catch (err) {
           const e = err instanceof FrameError ? err : new FrameError(describe(err));
           // Tell the remote why before hanging up; the reply is best effort.
@@ -118,6 +129,7 @@ export class FramedConn {
       }
     } finally {
       this.close();
+      this.#decoder.dispose();
     }
   }
 

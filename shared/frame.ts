@@ -57,6 +57,12 @@ export interface FrameDecoderOptions {
    * (default: a new Uint8Array). A pool here avoids fresh memory per frame.
    */
   alloc?: (len: number) => Uint8Array;
+  /**
+   * Takes back a buffer from `alloc` that the decoder no longer needs: a
+   * control frame's once parsed, a partial frame's on {@linkcode FrameDecoder.dispose}.
+   * A data frame's buffer belongs to whoever receives the frame.
+   */
+  release?: (buf: Uint8Array) => void;
 }
 
 /**
@@ -67,6 +73,7 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   #max: number;
   #alloc: (len: number) => Uint8Array;
+  #release: (buf: Uint8Array) => void;
   #head = new Uint8Array(4);
   #headFill = 0;
   #body: Uint8Array | null = null;
@@ -75,6 +82,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions) {
     this.#max = options.maxFrame;
     this.#alloc = options.alloc ?? ((len) => new Uint8Array(len));
+    this.#release = options.release ?? (() => {});
   }
 
   /** Changes the largest frame accepted from now on (e.g. after a link is authenticated). */
@@ -125,10 +133,46 @@ export class FrameDecoder {
       pos += take;
       if (this.#bodyFill === body.length) {
         this.#body = null;
-        frames.push(parseBody(body));
+        frames.push(this.#parseOwned(body));
       }
     }
     return frames;
+  }
+
+  /**
+   * The unfilled rest of the frame being assembled, or null. A reader may
+   * read straight into it (saving a copy) and then call {@linkcode filled}.
+   */
+  get rest(): Uint8Array | null {
+    return this.#body ? this.#body.subarray(this.#bodyFill) : null;
+  }
+
+  /** Records that `n` bytes were written into {@linkcode rest}; returns the frame if it completed. */
+  filled(n: number): Frame[] {
+    const body = this.#body;
+    if (!body || n > body.length - this.#bodyFill) throw new RangeError("No room for those bytes");
+    this.#bodyFill += n;
+    if (this.#bodyFill < body.length) return [];
+    this.#body = null;
+    return [this.#parseOwned(body)];
+  }
+
+  /** Gives back the buffer of a partly received frame; the decoder is unusable afterwards. */
+  dispose(): void {
+    if (this.#body) this.#release(this.#body);
+    this.#body = null;
+  }
+
+  #parseOwned(body: Uint8Array): Frame {
+    let frame: Frame;
+    try {
+      frame = parseBody(body);
+    } catch (err) {
+      this.#release(body);
+      throw err;
+    }
+    if (frame.kind === "json") this.#release(body);
+    return frame;
   }
 
   #checkLength(len: number): void {

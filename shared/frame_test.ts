@@ -430,3 +430,83 @@ Deno.test("FrameDecoder either decodes random bytes or throws FrameError", () =>
     { numRuns: 2000 },
   );
 });
+
+/** Decodes `bytes` as a reader using `rest` would: small reads into a buffer, the rest of big frames straight into place. */
+function decodeReadingIntoRest(bytes: Uint8Array, readSize: number, direct: number): Frame[] {
+  const decoder = new FrameDecoder({ maxFrame: MAX_FRAME });
+  const frames: Frame[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const rest = decoder.rest;
+    if (rest && rest.length >= direct) {
+      const n = Math.min(readSize, rest.length, bytes.length - pos);
+      rest.set(bytes.subarray(pos, pos + n));
+      frames.push(...decoder.filled(n));
+      pos += n;
+    } else {
+      const n = Math.min(readSize, bytes.length - pos);
+      // Copied, as a socket read into a reused buffer would be.
+      for (const f of decoder.push(bytes.slice(pos, pos + n))) {
+        frames.push(f.kind === "data" ? { ...f, data: f.data.slice() } : f);
+      }
+      pos += n;
+    }
+  }
+  assert.equal(decoder.partial, false);
+  return frames;
+}
+
+Deno.test("FrameDecoder.rest and filled assemble frames read straight into their buffers", () => {
+  for (const readSize of [1, 7, 4096, 65536, 300_000]) {
+    for (const direct of [1, 16, 16384]) {
+      assertFrames(
+        decodeReadingIntoRest(bigStream, readSize, direct),
+        bigFrames,
+        `reads of ${readSize}, direct from ${direct}:`,
+      );
+    }
+  }
+});
+
+Deno.test("FrameDecoder.filled refuses more bytes than the frame has room for", () => {
+  const decoder = new FrameDecoder({ maxFrame: MAX_FRAME });
+  assert.throws(() => decoder.filled(1), RangeError);
+  decoder.push(encodeDataHeader(1, 10));
+  assert.equal(decoder.rest?.length, 10);
+  assert.throws(() => decoder.filled(11), RangeError);
+});
+
+Deno.test("FrameDecoder gives back control-frame and partial-frame buffers, never data-frame ones", () => {
+  const given: Uint8Array[] = [];
+  const back: Uint8Array[] = [];
+  const decoder = new FrameDecoder({
+    maxFrame: MAX_FRAME,
+    alloc: (len) => {
+      const b = new Uint8Array(len);
+      given.push(b);
+      return b;
+    },
+    release: (b) => back.push(b),
+  });
+  const json = encodeJson({ t: "x", pad: "y".repeat(100) });
+  decoder.push(json.subarray(0, 10));
+  decoder.push(json.subarray(10));
+  assert.deepEqual(back, [given[0]], "control frame's buffer returned once parsed");
+  const data = encodeData(7, randomBytes(1000));
+  const [frame] = [...decoder.push(data.subarray(0, 20)), ...decoder.push(data.subarray(20))];
+  assert.ok(frame?.kind === "data");
+  assert.equal(frame.data.buffer, given[1]!.buffer);
+  assert.equal(back.length, 1, "data frame's buffer belongs to the receiver");
+  decoder.push(data.subarray(0, 50));
+  decoder.dispose();
+  assert.deepEqual(back.slice(1), [given[2]], "partial frame's buffer returned on dispose");
+});
+
+Deno.test("FrameDecoder gives back the buffer of a malformed control frame", () => {
+  const back: Uint8Array[] = [];
+  const decoder = new FrameDecoder({ maxFrame: MAX_FRAME, release: (b) => back.push(b) });
+  const bad = concat([u32(4), Uint8Array.of(KIND_JSON), new TextEncoder().encode("{{{")]);
+  decoder.push(bad.subarray(0, 6));
+  assert.throws(() => decoder.push(bad.subarray(6)), FrameError);
+  assert.equal(back.length, 1);
+});
