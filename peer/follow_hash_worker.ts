@@ -8,7 +8,7 @@
  */
 /// <reference lib="deno.worker" />
 import { createHash } from "node:crypto";
-import { readFullySync } from "../shared/hashing.ts";
+import { readFullySync } from "../shared/read_fully.ts";
 import { describeError } from "../shared/errors.ts";
 
 const CHUNK = 1024 * 1024;

@@ -12,7 +12,7 @@ import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Message } from "../shared/frame.ts";
 import { verifyGrant } from "../shared/grant.ts";
-import { readFullySync } from "../shared/hashing.ts";
+import { readFullySync } from "../shared/read_fully.ts";
 import { hasBit } from "../shared/bitfield.ts";
 import { log } from "../shared/log.ts";
 import type { ServedFile, ServedFiles } from "./served_files.ts";

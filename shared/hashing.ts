@@ -1,17 +1,14 @@
 /**
- * SHA-1 of pieces (`crypto.subtle`) and of whole files (`node:crypto`,
- * streaming, fed one piece at a time), reading each file once in bounded memory.
+ * The hashes of a whole file: SHA-1 of every piece (`crypto.subtle`) and of
+ * the file (`node:crypto`, streaming, fed one piece at a time), reading the
+ * file once in bounded memory.
  */
 import { createHash } from "node:crypto";
 import { bytesToHex } from "./hex.ts";
+import { readFully } from "./read_fully.ts";
 
 /** Piece digests computed at once while a file is read. */
 const DIGESTS_IN_FLIGHT = 4;
-
-/** SHA-1 of `data` as hex. */
-export async function sha1Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-1", data)));
-}
 
 /** The hashes of a file. */
 export interface FileHashes {
@@ -53,24 +50,4 @@ export async function hashFile(
   }
   for (const d of digests) hex.push(bytesToHex(new Uint8Array(await d)));
   return { size, pieces: hex.join(""), sha1: whole.digest("hex") };
-}
-
-/** Reads exactly `buf.length` bytes; throws if the file ends first. */
-export async function readFully(file: Deno.FsFile, buf: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const n = await file.read(buf.subarray(off));
-    if (n === null) throw new Error("File ended before the expected size (did it change?)");
-    off += n;
-  }
-}
-
-/** Reads exactly `buf.length` bytes synchronously; throws if the file ends first. */
-export function readFullySync(file: Deno.FsFile, buf: Uint8Array): void {
-  let off = 0;
-  while (off < buf.length) {
-    const n = file.readSync(buf.subarray(off));
-    if (n === null) throw new Error("File ended before the expected size (did it change?)");
-    off += n;
-  }
 }

@@ -11,7 +11,7 @@ import { emptyBitfield, setBit } from "../shared/bitfield.ts";
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
-import { sha1Hex } from "../shared/hashing.ts";
+import { sha1Hex } from "../shared/piece_hash.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
 
 /** A tracker's answer. */
