@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { VERSION } from "./shared/constants.ts";
 import { describeError } from "./shared/errors.ts";
+import { retainFreedMemory } from "./shared/memory.ts";
 import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
 import { runTracker } from "./tracker/tracker.ts";
 import { runPeer } from "./peer/peer.ts";
@@ -151,4 +152,7 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  retainFreedMemory();
+  Deno.exit(await main(Deno.args));
+}
