@@ -27,16 +27,47 @@ function table(head: string[], rows: string[][]): string[] {
   return [line(head), line(head.map((h) => "-".repeat(h.length))), ...rows.map(line)];
 }
 
-/** The machine, the Deno version and the mode. */
-export async function machineTable(quick: boolean): Promise<string[]> {
+/** What a report run started from: the code and how busy the machine was. */
+export interface RunContext {
+  /** `git describe`-like: the commit, and how many files outside docs/ differ from it. */
+  code: string;
+  /** The 1-minute load average when the run started. */
+  load: string;
+}
+
+/** The code and the load average, read when the run starts. */
+export async function runContext(): Promise<RunContext> {
+  const git = async (args: string[]) => {
+    const out = await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output()
+      .catch(() => null);
+    return out?.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  };
+  const head = await git(["rev-parse", "--short", "HEAD"]);
+  const changed = (await git(["status", "--porcelain", "--", ".", ":!docs"]))?.split("\n")
+    .filter(Boolean).length ?? 0;
+  const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ")[0]!;
+  return {
+    code: head === null
+      ? "unknown"
+      : changed > 0
+      ? `${head} + ${changed} uncommitted file(s)`
+      : head,
+    load,
+  };
+}
+
+/** The machine, the Deno version, the code, the load at the start and the mode. */
+export async function machineTable(quick: boolean, ctx: RunContext): Promise<string[]> {
   const mem = (await Deno.readTextFile("/proc/meminfo").catch(() => ""))
     .match(/MemTotal:\s+(\d+)/)?.[1];
   const kernel = (await Deno.readTextFile("/proc/version").catch(() => "unknown")).split(" ");
-  return table(["cores", "memory", "kernel", "Deno", "date", "mode"], [[
+  return table(["cores", "memory", "kernel", "Deno", "code", "load at start", "date", "mode"], [[
     String(navigator.hardwareConcurrency),
     `${mem ? fmtN(Number(mem) / 1048576, 1) : "?"} GiB`,
     kernel.slice(0, 3).join(" "),
     Deno.version.deno,
+    ctx.code,
+    ctx.load,
     `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     quick ? "quick" : "full",
   ]]);

@@ -49,7 +49,7 @@ function sizes(ones: Row[]): string[] {
   const [a, b] = [ones[0]!, ones.at(-1)!];
   const big = ones.filter((x) => x.sizeMiB >= 64);
   const cpu = big.map((x) =>
-    `${fmtN(rowStat(x, "CPU s/GiB").median, 1)} at ${sizeLabel(x.sizeMiB)}`
+    `${fmtN(rowStat(x, "CPU s/GiB").median, 1)} CPU-seconds per GiB at ${sizeLabel(x.sizeMiB)}`
   );
   const rss = (x: Row) => fmtN(rowStat(x, "peak RSS MiB").median, 0);
   return [
@@ -60,7 +60,9 @@ function sizes(ones: Row[]): string[] {
     } MB/s at ${sizeLabel(b.sizeMiB)}.`,
     ...(cpu.length
       ? [
-        `- The downloader spends ${cpu.join(", ")} CPU-seconds per GiB. Its peak RSS is ${
+        `- The downloader spends ${
+          cpu.join(", ")
+        } (less per GiB on larger files: the fixed cost is spread). Its peak RSS is ${
           rss(a)
         } MiB at ${sizeLabel(a.sizeMiB)} and ${rss(b)} MiB at ${
           sizeLabel(b.sizeMiB)
@@ -78,19 +80,28 @@ function seeders(peers: Row[]): string[] {
   const faster = Math.max(...most.seconds) * margin < Math.min(...one.seconds);
   const slower = Math.min(...most.seconds) > Math.max(...one.seconds) * margin;
   const rss = rowStat(most, "peak RSS MiB").median - rowStat(one, "peak RSS MiB").median;
-  const why = faster
-    ? "the serving work is spread over more processes"
+  const best = peers.reduce((a, b) =>
+    rowStat(b, "MB/s").median > rowStat(a, "MB/s").median ? b : a
+  );
+  const spread = faster
+    ? "every run apart from every one-seeder run: the serving work is spread over more processes"
     : slower
-    ? "more connections add work on the downloader while the seeders and the downloader share the same cores, and loopback has no per-seeder uplink to add"
-    : "on loopback there is no per-seeder uplink to add: the processes share the same cores, so CPU, not any one seeder, sets the pace";
+    ? "every run apart: more connections add work on the downloader while all the processes share the same cores, and loopback has no per-seeder uplink to add"
+    : `but the runs overlap (the slowest with ${most.seeders} seeders took ${
+      fmtN(Math.max(...most.seconds), 2)
+    } s, the fastest with one ${
+      fmtN(Math.min(...one.seconds), 2)
+    } s), so on this machine the gain is not certain`;
   return [
     `- ${sizeLabel(one.sizeMiB)} from ${peers.map((x) => x.seeders).join(", ")} seeders: ${
       peers.map(speed).join(", ")
-    } MB/s. ${most.seeders} seeders instead of one are ${fmtN(Math.abs(change) * 100, 0)}% ${
-      change >= 0 ? "faster" : "slower"
-    } (median; ${
-      faster || slower ? "every run apart" : "within the run-to-run spread"
-    }): ${why}. Peak RSS grows by ${fmtN(rss, 0)} MiB (more connections, more piece buffers).`,
+    } MB/s (median), the best with ${best.seeders}. ${most.seeders} seeders instead of one are ${
+      fmtN(Math.abs(change) * 100, 0)
+    }% ${change >= 0 ? "faster" : "slower"} in the median, ${spread}. Peak RSS ${
+      rss > 0
+        ? `grows by ${fmtN(rss, 0)} MiB (more connections, more piece buffers)`
+        : "does not grow"
+    }.`,
   ];
 }
 
@@ -100,6 +111,8 @@ function crowd(c: Crowd | undefined, alone: Row | undefined): string[] {
   const first = median(c.runs.map((x) => x[0]!));
   const serial = seconds(alone) * c.downloaders;
   const gain = serial / last;
+  const cores = navigator.hardwareConcurrency;
+  const cpuNeed = rowStat(alone, "CPU s").median * c.downloaders;
   return [
     `- Flash crowd of ${c.downloaders} on ${sizeLabel(c.mib)}: the first downloader is done after ${
       fmtN(first, 2)
@@ -114,9 +127,15 @@ function crowd(c: Crowd | undefined, alone: Row | undefined): string[] {
         ? `The crowd finishes ${
           fmtN(gain, 1)
         }× sooner than back-to-back downloads: the downloaders serve each other's pieces, so the one seeder is not the bottleneck.`
-        : `That is no better than back-to-back downloads: with ${
-          c.downloaders + 1
-        } processes on ${navigator.hardwareConcurrency} cores the CPU, not the seeder, limits the crowd as a whole, whoever serves the pieces.`
+        : `That is ${
+          gain >= 1 / CROWD_GAIN ? "about as fast as" : "slower than"
+        } back-to-back downloads, and CPU sets a floor under it: one download alone costs its downloader ${
+          fmtN(rowStat(alone, "CPU s").median, 2)
+        } CPU-s, so the ${c.downloaders} downloaders need about ${
+          fmtN(cpuNeed, 0)
+        } CPU-s, at least ${
+          fmtN(cpuNeed / cores, 1)
+        } s on ${cores} cores before the seeder and the serving between downloaders get any.`
     }`,
   ];
 }
@@ -187,8 +206,8 @@ function aria2(shoal: Row[], rows: Row[]): string[] {
   const rss = (r: Row) => fmtN(rowStat(r, "peak RSS MiB").median, 0);
   return [
     `- aria2 from one seeder takes ${
-      pairs.map((p) => `${ratio(p)}× shoal's time at ${sizeLabel(p.a.sizeMiB)}`).join(", ")
-    }. Even ${sizeLabel(small.sizeMiB)} takes it ${
+      pairs.map((p) => `${ratio(p)}× (${sizeLabel(p.a.sizeMiB)})`).join(", ")
+    } shoal's time. Even ${sizeLabel(small.sizeMiB)} takes it ${
       fmtN(seconds(small), 1)
     } s, a fixed cost every aria2 download pays here; its peak RSS is ${rss(small)} MiB against ${
       rss(pairs[0]!.s)

@@ -22,6 +22,8 @@ import {
   crowdTable,
   failoverTable,
   machineTable,
+  type RunContext,
+  runContext,
   seedersTable,
   sizesTable,
   trackerTables,
@@ -110,7 +112,11 @@ function charts(r: Results): [string, vl.TopLevelSpec][] {
 }
 
 /** The whole of docs/PERFORMANCE.md; `drawn` lists the chart files written. */
-async function markdown(r: Results, drawn: Set<string>): Promise<string[]> {
+async function markdown(
+  r: Results,
+  options: { drawn: Set<string>; ctx: RunContext },
+): Promise<string[]> {
+  const drawn = options.drawn;
   const img = (name: string, alt: string) => drawn.has(name) ? [`![${alt}](${name})`, ""] : [];
   const failed = (p: Part<unknown>, what: string) =>
     p.data ? [] : [`${what} did not run: ${p.note}.`, ""];
@@ -128,7 +134,7 @@ async function markdown(r: Results, drawn: Set<string>): Promise<string[]> {
       took(r.tracker)
     }, swarm ${took(r.swarm)}, failover ${took(r.failover)}, aria2 ${took(r.aria2)}.`,
     "",
-    ...await machineTable(quick),
+    ...await machineTable(quick, options.ctx),
     "",
     "## File size classes",
     "",
@@ -198,6 +204,7 @@ async function markdown(r: Results, drawn: Set<string>): Promise<string[]> {
 
 const progress = new ProgressLine();
 try {
+  const ctx = await runContext();
   const results = await measure(progress);
   progress.status = "writing report and charts";
   await Deno.mkdir(DOCS, { recursive: true });
@@ -206,7 +213,7 @@ try {
     await Deno.writeTextFile(new URL(name, DOCS), await renderSvg(spec));
     written.push(name);
   }
-  const md = await markdown(results, new Set(written));
+  const md = await markdown(results, { drawn: new Set(written), ctx });
   await Deno.writeTextFile(new URL("PERFORMANCE.md", DOCS), md.join("\n"));
   // Let `deno fmt` lay out the generated files so `deno task check` stays clean.
   const paths = ["PERFORMANCE.md", ...written].map((n) => new URL(n, DOCS).pathname);
