@@ -92,17 +92,18 @@ export class TrackerProcess {
     await this.#stdin.write(encoder.encode(line + "\n"));
   }
 
-  /** Runs `status` on the console and parses its three lines. */
+  /** Runs `status` on the console and parses its lines (the first to `connections:`). */
   async status(): Promise<TrackerStatus> {
     const before = this.stdout.lines().length;
     await this.console("status");
     const lines = await waitFor(() => {
       const out = this.stdout.lines().slice(before);
       const at = out.findIndex((l) => l.startsWith(`tracker ${this.n}: `));
-      return at >= 0 && out.length >= at + 3 ? out.slice(at, at + 3) : null;
+      const end = out.findIndex((l, i) => i > at && l.startsWith("connections: "));
+      return at >= 0 && end > at ? out.slice(at, end + 1) : null;
     }, { what: `the status of tracker ${this.n}` });
     const m = /^tracker \d: (\w+), epoch (\d+), last op (\d+) \(committed (\d+)\)/.exec(lines[0]!);
-    const c = /^connections: (\d+)$/.exec(lines[2]!);
+    const c = /^connections: (\d+)$/.exec(lines.at(-1)!);
     if (!m || !c) throw new Error(`Unexpected status of tracker ${this.n}:\n${lines.join("\n")}`);
     return {
       role: m[1]!,
