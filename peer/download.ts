@@ -9,7 +9,7 @@ import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
 import type { DownloadRecord, PeerDb } from "./peer_db.ts";
-import { availabilityOf, pickPiece } from "./piece_picker.ts";
+import { availabilityOf, minOf, pickPiece } from "./piece_picker.ts";
 import { type ServedFiles, sharedBitfield } from "./served_files.ts";
 import type { WorkerEvent } from "./transfer_protocol.ts";
 import type { WorkerPool } from "./worker_pool.ts";
@@ -76,6 +76,7 @@ export class Download {
   #banned = new Set<string>();
   #inFlight = new Map<number, number>();
   #availability: Uint32Array;
+  #minAvailability = 0;
   #grant: unknown = null;
   #pendingReport: number[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -202,6 +203,7 @@ export class Download {
     const seen = new Map<string, Uint8Array | null>();
     for (const s of this.#slots.values()) if (!s.dropped) seen.set(s.addr, s.has);
     this.#availability = availabilityOf(this.n, seen.values());
+    this.#minAvailability = minOf(this.#availability);
   }
 
   #pump(): void {
@@ -229,6 +231,8 @@ export class Download {
           fromPeer: this.#askedOf(s),
           random: Math.random,
           window: PICK_WINDOW,
+          minAvailability: this.#minAvailability,
+          haveBefore: this.#prefix,
         });
         if (p < 0) break;
         s.requested.add(p);
@@ -292,7 +296,7 @@ export class Download {
           this.#bytes += e.bytes;
           this.#samples.push({ t: performance.now(), bytes: this.#bytes });
           if (this.#samples.length > 64) this.#samples.splice(0, 32);
-          this.#deps.db.updateHave(this.rec, this.rec.have);
+          this.#deps.db.addPiece(this.rec, e.piece);
           this.#pendingReport.push(e.piece);
           if (e.piece === this.#prefix) this.#advancePrefix();
           if (this.haveCount === this.n) {
@@ -394,6 +398,7 @@ export class Download {
     }
     this.status = "C";
     this.rec.status = "C";
+    this.#deps.db.updateHave(this.rec, this.rec.have);
     this.#deps.db.setStatus(this.rec, "C", null);
     await this.#deps.finished(this).catch(() => {});
     this.#resolveDone();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { emptyBitfield, hasBit, setBit } from "../shared/bitfield.ts";
-import { availabilityOf, type PickInput, pickPiece } from "./piece_picker.ts";
+import { availabilityOf, minOf, type PickInput, pickPiece } from "./piece_picker.ts";
 import { prng as seeded } from "../tests/_prng.ts";
 
 /** A bitfield of `n` pieces with `pieces` set. */
@@ -190,4 +190,50 @@ Deno.test("pickPiece() property: rarest fresh piece first, else end-game, else -
     }),
     { numRuns: 500 },
   );
+});
+
+Deno.test("pickPiece() picks the same piece when it may skip the run we have and stop at the least availability", () => {
+  const arb = fc.integer({ min: 0, max: 80 }).chain((n) =>
+    fc.record({
+      n: fc.constant(n),
+      // Pieces we have come mostly in a run from the start, as in a real download.
+      prefix: fc.integer({ min: 0, max: n }),
+      mine: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+      availability: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: n, maxLength: n }),
+      load: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }),
+      window: fc.integer({ min: 1, max: 8 }),
+      seed: fc.integer(),
+    })
+  );
+  fc.assert(
+    fc.property(arb, (c) => {
+      const pieces = [...Array(c.n).keys()];
+      const mine = bits(c.n, pieces.filter((p) => p < c.prefix || c.mine[p]));
+      const availability = Uint32Array.from(c.availability);
+      const inFlight = new Map(pieces.filter((p) => c.load[p]! > 0).map((p) => [p, c.load[p]!]));
+      const base = {
+        n: c.n,
+        mine,
+        peerHas: null,
+        availability,
+        inFlight,
+        fromPeer: new Set<number>(),
+      };
+      const full = pickPiece({ ...base, window: c.window, random: seeded(c.seed) });
+      const early = pickPiece({
+        ...base,
+        window: c.window,
+        random: seeded(c.seed),
+        minAvailability: minOf(availability),
+        haveBefore: Math.min(c.prefix, c.n),
+      });
+      assert.equal(early, full);
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("minOf() is the least availability, 0 for no pieces", () => {
+  assert.equal(minOf(Uint32Array.from([3, 1, 2])), 1);
+  assert.equal(minOf(new Uint32Array(0)), 0);
 });
