@@ -3,7 +3,8 @@
  * it shares and every unfinished download with the pieces already verified,
  * so that a restart (even after `kill -9`) resumes where it stopped.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { setBit } from "../shared/bitfield.ts";
 
 /** What a peer needs to know about a file to serve or fetch it. */
 export interface FileMeta {
@@ -31,9 +32,14 @@ export interface DownloadRecord extends FileMeta {
   error: string | null;
 }
 
-/** The peer's database. */
+/**
+ * The peer's database. A download's verified pieces are kept as a bitfield
+ * plus one row per piece verified since the bitfield was last written, so
+ * that recording a piece costs the same for a file of any size.
+ */
 export class PeerDb {
   #db: DatabaseSync;
+  #addPiece: StatementSync;
 
   /** Opens (or creates) `<dir>/peer.db`. */
   constructor(dir: string) {
@@ -49,7 +55,13 @@ export class PeerDb {
         grp TEXT NOT NULL, name TEXT NOT NULL, dest TEXT NOT NULL, size INTEGER NOT NULL,
         piece_size INTEGER NOT NULL, pieces TEXT NOT NULL, sha1 TEXT NOT NULL,
         have BLOB NOT NULL, status TEXT NOT NULL, error TEXT, PRIMARY KEY (grp, name, dest));
+      CREATE TABLE IF NOT EXISTS verified (
+        grp TEXT NOT NULL, name TEXT NOT NULL, dest TEXT NOT NULL, piece INTEGER NOT NULL,
+        PRIMARY KEY (grp, name, dest, piece)) WITHOUT ROWID;
     `);
+    this.#addPiece = this.#db.prepare(
+      "INSERT OR IGNORE INTO verified (grp, name, dest, piece) VALUES (?, ?, ?, ?)",
+    );
   }
 
   /** Every share. */
@@ -79,9 +91,22 @@ export class PeerDb {
     this.#db.prepare("DELETE FROM shares WHERE grp = ? AND name = ?").run(group, name);
   }
 
-  /** Every download. */
+  /** Every download, with the pieces verified so far. */
   downloads(): DownloadRecord[] {
-    return (this.#db.prepare("SELECT * FROM downloads").all() as unknown as Row[]).map((r) => ({
+    const pieces = this.#db.prepare(
+      "SELECT piece FROM verified WHERE grp = ? AND name = ? AND dest = ?",
+    );
+    return (this.#db.prepare("SELECT * FROM downloads").all() as unknown as Row[]).map((r) => {
+      const have = new Uint8Array(r.have!);
+      for (const { piece } of pieces.all(r.grp, r.name, r.dest!) as { piece: number }[]) {
+        if (piece >= 0 && piece < have.length * 8) setBit(have, piece);
+      }
+      return { ...this.#download(r), have };
+    });
+  }
+
+  #download(r: Row): Omit<DownloadRecord, "have"> {
+    return {
       group: r.grp,
       name: r.name,
       dest: r.dest!,
@@ -89,35 +114,58 @@ export class PeerDb {
       pieceSize: r.piece_size,
       pieces: r.pieces,
       sha1: r.sha1,
-      have: new Uint8Array(r.have!),
       status: r.status as DownloadRecord["status"],
       error: r.error ?? null,
-    }));
+    };
   }
 
-  /** Adds or replaces a download. */
+  /** Adds or replaces a download (and forgets pieces recorded for an earlier one). */
   putDownload(d: DownloadRecord): void {
-    this.#db.prepare(
-      "INSERT OR REPLACE INTO downloads (grp, name, dest, size, piece_size, pieces, sha1, have, " +
-        "status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(
-      d.group,
-      d.name,
-      d.dest,
-      d.size,
-      d.pieceSize,
-      d.pieces,
-      d.sha1,
-      d.have,
-      d.status,
-      d.error,
-    );
+    this.#transaction(() => {
+      this.#db.prepare("DELETE FROM verified WHERE grp = ? AND name = ? AND dest = ?")
+        .run(d.group, d.name, d.dest);
+      this.#db.prepare(
+        "INSERT OR REPLACE INTO downloads (grp, name, dest, size, piece_size, pieces, sha1, have, " +
+          "status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        d.group,
+        d.name,
+        d.dest,
+        d.size,
+        d.pieceSize,
+        d.pieces,
+        d.sha1,
+        d.have,
+        d.status,
+        d.error,
+      );
+    });
   }
 
-  /** Records the verified pieces of a download. */
+  /** Replaces the verified pieces of a download with `have`. */
   updateHave(d: { group: string; name: string; dest: string }, have: Uint8Array): void {
-    this.#db.prepare("UPDATE downloads SET have = ? WHERE grp = ? AND name = ? AND dest = ?")
-      .run(have, d.group, d.name, d.dest);
+    this.#transaction(() => {
+      this.#db.prepare("UPDATE downloads SET have = ? WHERE grp = ? AND name = ? AND dest = ?")
+        .run(have, d.group, d.name, d.dest);
+      this.#db.prepare("DELETE FROM verified WHERE grp = ? AND name = ? AND dest = ?")
+        .run(d.group, d.name, d.dest);
+    });
+  }
+
+  #transaction(f: () => void): void {
+    this.#db.exec("BEGIN");
+    try {
+      f();
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** Records that one more piece of a download is verified. */
+  addPiece(d: { group: string; name: string; dest: string }, piece: number): void {
+    this.#addPiece.run(d.group, d.name, d.dest, piece);
   }
 
   /** Records how a download ended. */

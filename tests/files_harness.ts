@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { DatabaseSync } from "node:sqlite";
+import { PeerDb } from "../peer/peer_db.ts";
 import { countBits } from "../shared/bitfield.ts";
 import { describeError } from "../shared/errors.ts";
 import { freePort, MAIN, TrackerPair, waitFor } from "./harness.ts";
@@ -363,13 +363,11 @@ export interface DownloadRow {
 
 /** Reads the downloads table of `<stateDir>/peer.db` (safe while the peer runs: WAL mode). */
 export function readDownloads(stateDir: string): DownloadRow[] {
-  const db = new DatabaseSync(`${stateDir}/peer.db`);
+  const db = new PeerDb(stateDir);
   try {
-    const rows = db.prepare("SELECT name, status, have, size, piece_size FROM downloads").all();
-    return rows.map((r) => {
-      const n = Math.ceil(Number(r.size) / Number(r.piece_size));
-      const have = new Uint8Array(r.have as Uint8Array);
-      return { name: String(r.name), status: String(r.status), have, n, count: countBits(have, n) };
+    return db.downloads().map((r) => {
+      const n = Math.ceil(r.size / r.pieceSize);
+      return { name: r.name, status: r.status, have: r.have, n, count: countBits(r.have, n) };
     });
   } finally {
     db.close();

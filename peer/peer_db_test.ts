@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { emptyBitfield, hasBit, setBit } from "../shared/bitfield.ts";
+import { type DownloadRecord, PeerDb } from "./peer_db.ts";
+
+function download(over: Partial<DownloadRecord> = {}): DownloadRecord {
+  return {
+    group: "g1",
+    name: "f.bin",
+    dest: "/tmp/x",
+    size: 20 * 512 * 1024,
+    pieceSize: 512 * 1024,
+    pieces: "ab".repeat(20 * 20),
+    sha1: "cd".repeat(20),
+    have: emptyBitfield(20),
+    status: "D",
+    error: null,
+    ...over,
+  };
+}
+
+function verified(db: PeerDb): number[] {
+  const rec = db.downloads()[0]!;
+  return [...Array(20).keys()].filter((p) => hasBit(rec.have, p));
+}
+
+Deno.test("PeerDb keeps pieces recorded one by one across a reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new PeerDb(dir);
+    const rec = download();
+    db.putDownload(rec);
+    for (const p of [0, 3, 19, 3]) db.addPiece(rec, p);
+    db.close();
+    const again = new PeerDb(dir);
+    assert.deepEqual(verified(again), [0, 3, 19]);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PeerDb.updateHave replaces the pieces recorded before it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new PeerDb(dir);
+    const rec = download();
+    db.putDownload(rec);
+    db.addPiece(rec, 5);
+    const have = emptyBitfield(20);
+    setBit(have, 7);
+    db.updateHave(rec, have);
+    assert.deepEqual(verified(db), [7]);
+    db.addPiece(rec, 8);
+    assert.deepEqual(verified(db), [7, 8]);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PeerDb.putDownload forgets pieces recorded for an earlier download of the same name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = new PeerDb(dir);
+    db.putDownload(download());
+    db.addPiece(download(), 2);
+    db.putDownload(download({ sha1: "ef".repeat(20) }));
+    assert.deepEqual(verified(db), []);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
