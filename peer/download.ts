@@ -126,8 +126,8 @@ export class Download {
     return (this.#bytes - first.bytes) / ((now - first.t) / 1000);
   }
 
-  /** Starts (or resumes) fetching. */
-  async start(): Promise<void> {
+  /** Starts (or resumes) fetching, from `lookup` if the caller has just made one. */
+  async start(lookup?: LookupResult): Promise<void> {
     this.#deps.served.set({ meta: this.rec, path: this.partPath, have: this.rec.have });
     this.#hasher = this.#deps.wholeHasher(this.partPath);
     this.#advancePrefix();
@@ -135,7 +135,7 @@ export class Download {
     this.#timers.push(setInterval(() => this.#flushReport(), REPORT_INTERVAL_MS));
     this.#timers.push(setInterval(() => this.#refresh(), REFRESH_INTERVAL_MS));
     this.#samples.push({ t: performance.now(), bytes: 0 });
-    await this.#refresh();
+    await this.#refresh(lookup);
   }
 
   /** Stops all transfers (logout or shutdown); the download can be resumed later. */
@@ -155,11 +155,11 @@ export class Download {
     for (const s of this.#slots.values()) if (s.conn !== null) this.#deps.pool.close(s.conn);
   }
 
-  async #refresh(): Promise<void> {
+  async #refresh(known?: LookupResult): Promise<void> {
     if (this.status !== "D") return;
     let r: LookupResult;
     try {
-      r = await this.#deps.lookup(this.rec.group, this.rec.name);
+      r = known ?? await this.#deps.lookup(this.rec.group, this.rec.name);
     } catch (err) {
       logger.warn("Lookup of {name} failed: {error}", {
         name: this.rec.name,

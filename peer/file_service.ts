@@ -221,7 +221,8 @@ export class FileService {
       throw new FileError(`cannot create ${final}.part: ${describeError(err)}`);
     }
     this.db.putDownload(rec);
-    this.#begin(rec);
+    // The lookup's peers and grant start the download without asking again.
+    this.#begin(rec, res.data as unknown as LookupResult);
     return `downloading ${name} from ${group} into ${dest} (${n} pieces); see show_downloads`;
   }
 
@@ -273,7 +274,7 @@ export class FileService {
     this.#begin(rec);
   }
 
-  #begin(rec: DownloadRecord): void {
+  #begin(rec: DownloadRecord, lookup?: LookupResult): void {
     const dl = new Download(rec, {
       lookup: (group, name) => this.#lookup(group, name),
       report: async (group, name, pieces) => {
@@ -287,7 +288,7 @@ export class FileService {
       finished: (d) => this.#finished(d),
     });
     this.downloads.push(dl);
-    dl.start().catch((err) =>
+    dl.start(lookup).catch((err) =>
       logger.error("Download failed to start: {error}", { error: describeError(err) })
     );
   }
