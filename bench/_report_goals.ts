@@ -56,7 +56,7 @@ export function goalsTable(r: Results): string[] {
   const cpuNote = gibRow
     ? `the downloader alone uses ${
       fmtN(rowStat(gibRow, "CPU s/GiB").median, 1)
-    } CPU-s per GiB and shares the ${navigator.hardwareConcurrency} cores with the seeder: CPU, not the network, bounds a loopback transfer here (see Observed trends)`
+    } CPU-s per GiB and shares the ${navigator.hardwareConcurrency} cores with the seeder: CPU, not the network, bounds a loopback transfer here (see What a GiB costs on this machine)`
     : "";
   const goals: [string, string, boolean | null, string][] = [
     [

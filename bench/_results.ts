@@ -3,6 +3,7 @@
  * helpers to read and format those figures in the report.
  */
 import { medianMinMax } from "./_stats.ts";
+import type { FloorJson } from "./_report_floor.ts";
 
 /** One file size and seeder count of a download benchmark, with a figure per run. */
 export interface Row {
@@ -103,6 +104,7 @@ export interface Part<T> {
 /** Every part of one report run. */
 export interface Results {
   quick: boolean;
+  floor: Part<FloorJson>;
   tracker: Part<TrackerJson>;
   swarm: Part<SwarmJson>;
   failover: Part<FailoverJson>;

@@ -29,6 +29,7 @@ import {
   trackerTables,
 } from "./_report_tables.ts";
 import { goalsTable } from "./_report_goals.ts";
+import { type FloorJson, floorSection } from "./_report_floor.ts";
 import { trends } from "./_report_trends.ts";
 import {
   type Aria2Json,
@@ -58,6 +59,10 @@ const planArgs = [
 
 /** Runs every part, one after the other (they would disturb each other's figures). */
 async function measure(progress: ProgressLine): Promise<Results> {
+  const floor = await runPart<FloorJson>("floor", script("floor_bench.ts"), {
+    args: quick ? ["--mib", "256"] : [],
+    progress,
+  });
   const tracker = await runPart<TrackerJson>("tracker", script("tracker_bench.ts"), {
     args: quick ? ["--quick"] : [],
     progress,
@@ -74,7 +79,7 @@ async function measure(progress: ProgressLine): Promise<Results> {
     args: planArgs,
     progress,
   });
-  return { quick, tracker, swarm, failover, aria2 };
+  return { quick, floor, tracker, swarm, failover, aria2 };
 }
 
 /** The chart files and their specs, for the parts that ran. */
@@ -190,6 +195,10 @@ async function markdown(
     "aria2c with a local opentracker, torrents of 512 KiB pieces, the same files and seeder counts, on loopback, in the same run; time from the start of the downloading aria2c to its exit with the file complete and hash-checked.",
     "",
     ...(sw ? comparisonTable(sw.swarm, r.aria2) : ["Skipped: the swarm benchmark did not run."]),
+    "",
+    "## What a GiB costs on this machine",
+    "",
+    ...floorSection(r.floor.data?.floor ?? null, sw ? findRow(sw.swarm, 1024, 1) : undefined),
     "",
     "## Goals",
     "",

@@ -1,0 +1,105 @@
+/**
+ * `deno run -A bench/floor_bench.ts [--mib 512]`: what the machine itself
+ * costs per GiB for the work every download must do, measured with the same
+ * APIs shoal uses. The report uses it to say what limits a download here.
+ *
+ * - SHA-1 of 512 KiB pieces with `crypto.subtle` (four in flight, as a worker does);
+ * - streaming SHA-1 with `node:crypto` (the whole-file hash);
+ * - writing a new file through the page cache (fresh memory), then writing it
+ *   again over the same, already resident pages;
+ * - moving bytes over one loopback TCP connection (send and receive copies).
+ *
+ * Prints a table to stderr and one JSON line to stdout: milliseconds per GiB.
+ */
+import { createHash } from "node:crypto";
+import { parseArgs } from "node:util";
+import { PIECE_SIZE } from "../shared/constants.ts";
+import { retainFreedMemory } from "../shared/memory.ts";
+
+const GIB = 1024 ** 3;
+/** Piece digests in flight, as in a transfer worker. */
+const DIGESTS_IN_FLIGHT = 4;
+
+const { values } = parseArgs({ args: Deno.args, options: { mib: { type: "string" } } });
+const bytes = Number(values.mib ?? "512") * 1024 * 1024;
+retainFreedMemory();
+const piece = new Uint8Array(PIECE_SIZE);
+crypto.getRandomValues(piece.subarray(0, 65536));
+const pieces = bytes / PIECE_SIZE;
+
+/** Wall milliseconds of `f`, scaled to one GiB. */
+async function perGiB(f: () => Promise<void> | void): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return ((performance.now() - t0) * GIB) / bytes;
+}
+
+const subtle = await perGiB(async () => {
+  const inFlight: Promise<ArrayBuffer>[] = [];
+  for (let i = 0; i < pieces; i++) {
+    inFlight.push(crypto.subtle.digest("SHA-1", piece));
+    if (inFlight.length >= DIGESTS_IN_FLIGHT) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+});
+
+const whole = await perGiB(() => {
+  const h = createHash("sha1");
+  for (let i = 0; i < pieces; i++) h.update(piece);
+  h.digest();
+});
+
+const dir = await Deno.makeTempDir({ prefix: "shoal-floor-" });
+const path = `${dir}/file.bin`;
+const writeFile = (create: boolean) =>
+  perGiB(() => {
+    using f = Deno.openSync(path, { write: true, create, truncate: create });
+    for (let i = 0; i < pieces; i++) {
+      let w = 0;
+      while (w < piece.length) w += f.writeSync(piece.subarray(w));
+    }
+  });
+let fresh: number;
+let resident: number;
+try {
+  fresh = await writeFile(true);
+  resident = await writeFile(false);
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+
+const loopback = await perGiB(async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  const receiving = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(PIECE_SIZE);
+    let got = 0;
+    while (got < bytes) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      got += n;
+    }
+    conn.close();
+  })();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  for (let i = 0; i < pieces; i++) {
+    let w = 0;
+    while (w < piece.length) w += await conn.write(piece.subarray(w));
+  }
+  await receiving;
+  conn.close();
+  listener.close();
+});
+
+const result = {
+  sha1_subtle_ms: subtle,
+  sha1_node_ms: whole,
+  write_fresh_ms: fresh,
+  write_resident_ms: resident,
+  loopback_ms: loopback,
+};
+for (const [k, v] of Object.entries(result)) {
+  console.error(`${k.padEnd(18)} ${v.toFixed(0).padStart(6)} ms per GiB`);
+}
+console.log(JSON.stringify({ floor: result }));
