@@ -4,7 +4,7 @@
  * served at once and reported to the tracker in batches.
  */
 import { decodeBase64 } from "../shared/base64.ts";
-import { countBits, hasBit, setBit } from "../shared/bitfield.ts";
+import { countBits, hasBit, setBit, unionBits } from "../shared/bitfield.ts";
 import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
@@ -23,6 +23,13 @@ export const PIPELINE_DEPTH = 8;
 export const REPORT_INTERVAL_MS = 500;
 /** The peer list and grant are refreshed from the tracker this often. */
 export const REFRESH_INTERVAL_MS = 5000;
+/**
+ * While some peer has only part of the file, its pieces are looked up this
+ * often instead, so that downloaders of one file start serving each other
+ * soon after they verify pieces (the tracker hears of them within
+ * {@linkcode REPORT_INTERVAL_MS}).
+ */
+export const PARTIAL_REFRESH_MS = 1000;
 /** A peer that sends this many bad pieces is dropped for the download. */
 export const MAX_STRIKES = 2;
 /** Ties between equally rare pieces are broken among this many nearest the front. */
@@ -89,6 +96,7 @@ export class Download {
   /** Pieces 0 .. prefix-1 are all verified. */
   #prefix = 0;
   #duplicates = 0;
+  #refreshedAt = 0;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     rec.have = sharedBitfield(rec.have);
@@ -133,7 +141,10 @@ export class Download {
     this.#advancePrefix();
     if (this.haveCount === this.n) return await this.#finish();
     this.#timers.push(setInterval(() => this.#flushReport(), REPORT_INTERVAL_MS));
-    this.#timers.push(setInterval(() => this.#refresh(), REFRESH_INTERVAL_MS));
+    this.#timers.push(setInterval(() => {
+      const due = this.#hasPartialPeer() ? PARTIAL_REFRESH_MS : REFRESH_INTERVAL_MS;
+      if (performance.now() - this.#refreshedAt >= due - PARTIAL_REFRESH_MS / 2) this.#refresh();
+    }, PARTIAL_REFRESH_MS));
     this.#samples.push({ t: performance.now(), bytes: 0 });
     await this.#refresh(lookup);
   }
@@ -155,8 +166,15 @@ export class Download {
     for (const s of this.#slots.values()) if (s.conn !== null) this.#deps.pool.close(s.conn);
   }
 
+  /** True if a peer we may fetch from has only part of the file. */
+  #hasPartialPeer(): boolean {
+    for (const s of this.#slots.values()) if (!s.dropped && s.has !== null) return true;
+    return false;
+  }
+
   async #refresh(known?: LookupResult): Promise<void> {
     if (this.status !== "D") return;
+    this.#refreshedAt = performance.now();
     let r: LookupResult;
     try {
       r = known ?? await this.#deps.lookup(this.rec.group, this.rec.name);
@@ -178,7 +196,8 @@ export class Download {
         const key = `${p.addr}#${k}`;
         const s = this.#slots.get(key);
         if (s) {
-          if (!s.opened) s.has = has;
+          // What a peer has only grows: keep what its welcome said, add what it reported since.
+          s.has = s.has === null || has === null ? null : unionBits(s.has, has);
           continue;
         }
         this.#slots.set(key, {

@@ -28,3 +28,10 @@ export function countBits(b: Uint8Array, n: number): number {
   for (let p = 0; p < n; p++) if (hasBit(b, p)) c++;
   return c;
 }
+
+/** A new bitfield, as long as `a`, with every piece set that is set in `a` or `b`. */
+export function unionBits(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a);
+  for (let i = 0; i < out.length && i < b.length; i++) out[i]! |= b[i]!;
+  return out;
+}

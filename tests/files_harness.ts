@@ -144,6 +144,11 @@ export class Peer {
     return { rchar: field("rchar"), wchar: field("wchar") };
   }
 
+  /** Sends `sig` (e.g. SIGSTOP, SIGCONT) without waiting for anything. */
+  signal(sig: Deno.Signal): void {
+    this.child.kill(sig);
+  }
+
   /** Kills the process (SIGKILL by default) and waits for it and its pipes. */
   async kill(sig: Deno.Signal = "SIGKILL"): Promise<void> {
     if (this.alive) {

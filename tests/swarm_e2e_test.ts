@@ -18,6 +18,7 @@ import {
   parseListFiles,
   randomBytes,
   readDownloads,
+  sha1OfFile,
   Swarm,
   waitFor,
   writeRandomFile,
@@ -137,6 +138,62 @@ Deno.test("a peer serves the pieces it has of a file it has not finished downloa
       await assertSameBytes(`${carolDst}/relay.bin`, `${src}/relay.bin`);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+Deno.test("a downloader fetches over an open connection the pieces its peer verified after it connected", async () => {
+  await Swarm.run(async (s) => {
+    const alice = await s.member("alice");
+    const bob = await s.member("bob");
+    const carol = await s.member("carol");
+    const n = 16;
+    const data = randomBytes(n * PIECE_SIZE - 77);
+    const meta = await fileMeta(GROUP, "grow.bin", data);
+    const even = new Set([...Array(n).keys()].filter((p) => p % 2 === 0));
+    const first = await FakePeer.start(s.pair.endpoints[0], "first");
+    const second = await FakePeer.start(s.pair.endpoints[0], "second");
+    try {
+      for (const [f, user] of [[first, "first"], [second, "second"]] as const) {
+        await f.tracker.call("join_group", { group: GROUP });
+        await alice.ok(`accept_request ${GROUP} ${user}`);
+      }
+      // Bob gets the even pieces from the first source, which then leaves.
+      await first.share({ data, meta, mode: "honest", have: even });
+      const bobDst = await s.mkdir("bob");
+      await bob.ok(`download_file ${GROUP} grow.bin ${bobDst}`);
+      await waitFor(() => readDownloads(bob.stateDir)[0]?.count === even.size, {
+        what: "bob to get the even pieces",
+      });
+      await waitFor(async () => {
+        const row = parseListFiles(await carol.run(`list_files ${GROUP}`)).get("grow.bin");
+        return row?.partial === 1;
+      }, { what: "the tracker to list bob as partial" });
+      await first.tracker.call("logout");
+      await first.stopServing();
+      // Carol connects to bob, the only source, and takes what he has (his welcome says: even).
+      const carolDst = await s.mkdir("carol");
+      await carol.ok(`download_file ${GROUP} grow.bin ${carolDst}`);
+      await waitFor(() => readDownloads(carol.stateDir)[0]?.count === even.size, {
+        what: "carol to get the even pieces from bob",
+      });
+      // While carol is stopped, bob completes from a second source that then leaves too.
+      carol.signal("SIGSTOP");
+      try {
+        await second.share({ data, meta, mode: "honest" });
+        await bob.waitStdout(/download of grow\.bin complete/, { timeoutMs: 20_000 });
+        await second.tracker.call("logout");
+        await second.stopServing();
+      } finally {
+        carol.signal("SIGCONT");
+      }
+      // Bob's new pieces reach carol over the connection she already has to him.
+      await carol.waitStdout(/download of grow\.bin complete/, { timeoutMs: 20_000 });
+      await assertSameBytes(`${carolDst}/grow.bin`, `${bobDst}/grow.bin`);
+      assert.equal(await sha1OfFile(`${carolDst}/grow.bin`), meta.sha1);
+    } finally {
+      await first.close();
+      await second.close();
     }
   });
 });
