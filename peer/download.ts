@@ -34,6 +34,13 @@ export const PARTIAL_REFRESH_MS = 1000;
 export const MAX_STRIKES = 2;
 /** Ties between equally rare pieces are broken among this many nearest the front. */
 export const PICK_WINDOW = 32;
+/**
+ * A download opens at least this many connections, spread over its peers
+ * (one per peer when there are more). Two to a lone seeder keep it busy on a
+ * LAN (each has PIPELINE_DEPTH pieces, 4 MiB, in flight); four measured no
+ * faster on loopback and cost two more workers' piece buffers.
+ */
+export const MIN_CONNECTIONS = 2;
 
 /** What a download needs from the rest of the peer. */
 export interface DownloadDeps {
@@ -189,7 +196,7 @@ export class Download {
     this.#grant = r.grant;
     const perPeer = r.peers.length === 0
       ? 1
-      : Math.max(1, Math.min(4, Math.ceil(4 / r.peers.length)));
+      : Math.ceil(MIN_CONNECTIONS / r.peers.length);
     for (const p of r.peers) {
       const has = p.have === "all" ? null : decodeBase64(p.have);
       for (let k = 0; k < perPeer; k++) {
