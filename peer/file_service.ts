@@ -9,7 +9,7 @@ import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { checkFileName } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
-import { Download, type LookupResult } from "./download.ts";
+import { Download, type LookupResult, MIN_CONNECTIONS } from "./download.ts";
 import { hashInWorker } from "./hasher.ts";
 import { type DownloadRecord, type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "./server_pool.ts";
@@ -104,7 +104,7 @@ export class FileService {
     if (typeof grantKey === "string") this.#grantKey = grantKey;
     this.server?.setKey(this.#grantKey);
     this.#online = true;
-    this.#pool.warm();
+    this.#pool.warm(MIN_CONNECTIONS);
     for (const f of this.served.all()) {
       if (f.have !== null) continue; // downloads re-register as their pieces arrive
       if (!(await this.#checkUnchanged(f))) continue;
@@ -284,7 +284,7 @@ export class FileService {
       db: this.db,
       served: this.served,
       pool: this.#pool,
-      wholeHasher: (path) => new WholeHasher(path),
+      wholeHasher: (path) => new WholeHasher(this.#pool, path),
       finished: (d) => this.#finished(d),
     });
     this.downloads.push(dl);
