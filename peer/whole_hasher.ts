@@ -1,61 +1,59 @@
-/** The main-thread side of {@link ./follow_hash_worker.ts}: a whole-file SHA-1 that follows a download. */
-
 /**
- * Hashes a download's verified prefix as it grows, in a worker. The worker
- * starts with the first verified bytes, not with the download: booting it
- * costs CPU that connection set-up at the start of a download should have.
+ * The main-thread side of a download's whole-file SHA-1 ({@link ./follow_hasher.ts}),
+ * which runs in one of the transfer workers and follows the verified prefix
+ * of the `.part` file. It is started with the first verified bytes, not with
+ * the download, so connection set-up has the CPU to itself.
  */
+import type { HashCommand, HashEvent, WorkerPool } from "./worker_pool.ts";
+
+/** A whole-file SHA-1 that follows a download. */
 export class WholeHasher {
+  #pool: WorkerPool;
   #path: string;
-  #worker: Worker | null = null;
+  #channel: { id: number; post: (cmd: HashCommand) => void } | null = null;
   #cancelled = false;
   #sent = 0;
   #resolve!: (sha1: string) => void;
   #reject!: (err: Error) => void;
   #result: Promise<string>;
 
-  constructor(path: string) {
+  constructor(pool: WorkerPool, path: string) {
+    this.#pool = pool;
     this.#path = path;
     this.#result = new Promise<string>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    this.#result.catch(() => {}).finally(() => this.#worker?.terminate());
+    this.#result.catch(() => {});
   }
 
   /** The first `bytes` bytes of the file are verified and may be hashed. */
   advance(bytes: number): void {
     if (bytes <= this.#sent) return;
     this.#sent = bytes;
-    this.#started()?.postMessage({ upTo: bytes });
+    this.#post({ upTo: bytes });
   }
 
   /** Hashes up to `size` and returns the hex SHA-1 of the whole file. */
   finish(size: number): Promise<string> {
-    this.#started()?.postMessage({ upTo: size, finish: true });
+    this.#post({ upTo: size, size });
     return this.#result;
   }
 
-  /** Stops the worker without a result. */
+  /** Stops hashing without a result. */
   cancel(): void {
+    if (this.#channel && !this.#cancelled) {
+      this.#channel.post({ type: "hashCancel", id: this.#channel.id });
+    }
     this.#cancelled = true;
-    this.#worker?.terminate();
   }
 
-  #started(): Worker | null {
-    if (this.#cancelled) return null;
-    if (this.#worker) return this.#worker;
-    const w = new Worker(new URL("./follow_hash_worker.ts", import.meta.url), { type: "module" });
-    w.onmessage = (ev: MessageEvent<{ sha1?: string; error?: string }>) => {
-      if (ev.data.sha1) this.#resolve(ev.data.sha1);
-      else this.#reject(new Error(ev.data.error ?? "hashing failed"));
-    };
-    w.onerror = (ev) => {
-      ev.preventDefault();
-      this.#reject(new Error(ev.message));
-    };
-    w.postMessage({ path: this.#path });
-    this.#worker = w;
-    return w;
+  #post(m: { upTo: number; size?: number }): void {
+    if (this.#cancelled) return;
+    this.#channel ??= this.#pool.hashChannel((e: HashEvent) => {
+      if (e.type === "hashed") this.#resolve(e.sha1);
+      else this.#reject(new Error(e.error));
+    });
+    this.#channel.post({ type: "hash", id: this.#channel.id, path: this.#path, ...m });
   }
 }

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { FollowHasher } from "./follow_hasher.ts";
+
+async function withFile(size: number, f: (path: string, data: Uint8Array) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    await Deno.writeFile(`${dir}/f.part`, data);
+    await f(`${dir}/f.part`, data);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest("hex");
+
+Deno.test("FollowHasher hashes a prefix that grows in uneven steps to the file's SHA-1", async () => {
+  await withFile(5 * 1024 * 1024 + 123, async (path, data) => {
+    const h = new FollowHasher(path);
+    for (const upTo of [0, 1, 524288, 524287, 3 * 1024 * 1024]) h.advance(upTo);
+    await new Promise((r) => setTimeout(r, 10));
+    h.advance(4 * 1024 * 1024);
+    assert.equal(await h.finish(data.length), sha1(data));
+  });
+});
+
+Deno.test("FollowHasher of an empty file is the SHA-1 of nothing", async () => {
+  await withFile(0, async (path, data) => {
+    assert.equal(await new FollowHasher(path).finish(0), sha1(data));
+  });
+});
+
+Deno.test("FollowHasher rejects when cancelled or when the file is shorter than it says", async () => {
+  await withFile(1000, async (path) => {
+    const cancelled = new FollowHasher(path);
+    const result = cancelled.finish(1000);
+    cancelled.cancel();
+    await assert.rejects(result);
+    await assert.rejects(new FollowHasher(path).finish(2000), /ended before/);
+  });
+});
