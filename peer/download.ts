@@ -194,9 +194,7 @@ export class Download {
     }
     if (this.status !== "D") return;
     this.#grant = r.grant;
-    const perPeer = r.peers.length === 0
-      ? 1
-      : Math.ceil(MIN_CONNECTIONS / r.peers.length);
+    const perPeer = r.peers.length === 0 ? 1 : Math.ceil(MIN_CONNECTIONS / r.peers.length);
     for (const p of r.peers) {
       const has = p.have === "all" ? null : decodeBase64(p.have);
       for (let k = 0; k < perPeer; k++) {
