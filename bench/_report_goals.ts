@@ -19,6 +19,7 @@ const GOAL = {
   smallMiB: 64,
   smallSeconds: 0.4,
   writeP99Ms: 5,
+  rssMiB: 120,
   failoverMs: 1000,
 } as const;
 const GIB = 1024;
@@ -91,6 +92,12 @@ export function goalsTable(r: Results): string[] {
       (peers.length > 1 ? "no slowdown" : "-"),
       peers.length > 1 ? slower.length === 0 : null,
       "every seeder and the downloader share two cores; more connections add work (more sockets, more messages) without adding bandwidth on loopback",
+    ],
+    [
+      `downloader peak RSS ≤ ${GOAL.rssMiB} MiB (1 GiB from one seeder)`,
+      gibRow ? `${fmtN(rowStat(gibRow, "peak RSS MiB").median, 0)} MiB` : "-",
+      gibRow ? rowStat(gibRow, "peak RSS MiB").median <= GOAL.rssMiB : null,
+      "about 50 MiB is the Deno executable's own code; each thread of JavaScript is a V8 isolate of 6-10 MiB (see Observed trends)",
     ],
     [
       `tracker replicated write p99 ≤ ${GOAL.writeP99Ms} ms`,

@@ -18,14 +18,23 @@ function download(over: Partial<DownloadRecord> = {}): DownloadRecord {
   };
 }
 
+/** Runs `f` with a database in a fresh folder, removed afterwards. */
+async function withDir(f: (dir: string) => void): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 function verified(db: PeerDb): number[] {
   const rec = db.downloads()[0]!;
   return [...Array(20).keys()].filter((p) => hasBit(rec.have, p));
 }
 
 Deno.test("PeerDb keeps pieces recorded one by one across a reopen", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withDir((dir) => {
     const db = new PeerDb(dir);
     const rec = download();
     db.putDownload(rec);
@@ -34,14 +43,11 @@ Deno.test("PeerDb keeps pieces recorded one by one across a reopen", async () =>
     const again = new PeerDb(dir);
     assert.deepEqual(verified(again), [0, 3, 19]);
     again.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("PeerDb.updateHave replaces the pieces recorded before it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withDir((dir) => {
     const db = new PeerDb(dir);
     const rec = download();
     db.putDownload(rec);
@@ -53,21 +59,16 @@ Deno.test("PeerDb.updateHave replaces the pieces recorded before it", async () =
     db.addPiece(rec, 8);
     assert.deepEqual(verified(db), [7, 8]);
     db.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("PeerDb.putDownload forgets pieces recorded for an earlier download of the same name", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withDir((dir) => {
     const db = new PeerDb(dir);
     db.putDownload(download());
     db.addPiece(download(), 2);
     db.putDownload(download({ sha1: "ef".repeat(20) }));
     assert.deepEqual(verified(db), []);
     db.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
