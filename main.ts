@@ -11,8 +11,6 @@ import { VERSION } from "./shared/constants.ts";
 import { describeError } from "./shared/errors.ts";
 import { retainFreedMemory } from "./shared/memory.ts";
 import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
-import { runTracker } from "./tracker/tracker.ts";
-import { runPeer } from "./peer/peer.ts";
 
 const USAGE = `usage: shoal tracker <tracker_info> <n> [options]
        shoal peer <ip>:<port> <tracker_info> [options]
@@ -74,6 +72,8 @@ async function tracker(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UsageError(TRACKER_USAGE);
   const [info, nText] = positionals as [string, string];
   if (nText !== "1" && nText !== "2") throw new UsageError(`<n> must be 1 or 2\n${TRACKER_USAGE}`);
+  // Each role loads only its own modules (a peer does not carry the tracker's, nor the reverse).
+  const { runTracker } = await import("./tracker/tracker.ts");
   return await runTracker({
     trackerInfo: info,
     n: nText === "1" ? 1 : 2,
@@ -113,6 +113,7 @@ async function peer(args: string[]): Promise<number> {
       throw new UsageError(`--workers must be a whole number from 1 to 64\n${PEER_USAGE}`);
     }
   }
+  const { runPeer } = await import("./peer/peer.ts");
   return await runPeer({ addr, trackers, stateDir: values["state-dir"], workers });
 }
 
