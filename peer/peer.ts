@@ -3,16 +3,13 @@
  * and runs the shell on stdin against the tracker pair.
  */
 import type { LogLevel } from "@logtape/logtape";
-import { setupLogging } from "../shared/log.ts";
+import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { SessionStore } from "./session_store.ts";
 import { runShell } from "./shell.ts";
 import { TrackerClient } from "./tracker_client.ts";
 import { FileService } from "./file_service.ts";
 import { defaultWorkers } from "./worker_pool.ts";
-
-/** Log levels that the `SHOAL_LOG` environment variable may select. */
-const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 
 /** Options for {@linkcode runPeer}. */
 export interface PeerOptions {
@@ -28,7 +25,7 @@ export interface PeerOptions {
 
 /** Runs a peer until its shell ends; returns the process exit code. */
 export async function runPeer(options: PeerOptions): Promise<number> {
-  await setupLogging(logLevel());
+  await setupLogging(envLogLevel(PEER_LOG_LEVEL));
   const stateDir = options.stateDir ?? defaultStateDir(options.addr);
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const client = new TrackerClient({ trackers: options.trackers });
@@ -70,12 +67,6 @@ export function defaultStateDir(addr: Endpoint): string {
   const home = Deno.env.get("HOME") ?? Deno.cwd();
   const host = addr.hostname.replace(/[^A-Za-z0-9.-]/g, "-");
   return `${home}/.shoal/peer-${host}_${addr.port}`;
-}
-
-/** Warnings only, so the shell's output stays clean, unless SHOAL_LOG says otherwise. */
-function logLevel(): LogLevel {
-  const wanted = Deno.env.get("SHOAL_LOG")?.trim().toLowerCase();
-  return LOG_LEVELS.find((level) => level === wanted) ?? "warning";
 }
 
 const encoder = new TextEncoder();

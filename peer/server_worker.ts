@@ -8,10 +8,14 @@
  */
 /// <reference lib="deno.worker" />
 import { describeError } from "../shared/errors.ts";
+import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../shared/log.ts";
 import { importVerifyKey } from "../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+
+// A worker has its own logger configuration: without this its warnings would go nowhere.
+await setupLogging(envLogLevel(PEER_LOG_LEVEL));
 
 const files = new ServedFiles();
 let key: CryptoKey | null = null;

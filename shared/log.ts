@@ -17,7 +17,19 @@ function stderrSink(record: LogRecord): void {
   } catch { /* stderr closed: nothing sensible to do */ }
 }
 
-/** Configures logging once for the process; log lines go to stderr. */
+/** A peer logs warnings only (its shell's output stays clean), unless SHOAL_LOG says otherwise. */
+export const PEER_LOG_LEVEL: LogLevel = "warning";
+
+/** Log levels that the `SHOAL_LOG` environment variable may select. */
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
+
+/** The level `SHOAL_LOG` selects, or `fallback` when it is unset or not a level. */
+export function envLogLevel(fallback: LogLevel): LogLevel {
+  const wanted = Deno.env.get("SHOAL_LOG")?.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === wanted) ?? fallback;
+}
+
+/** Configures logging once for this thread (each worker too); log lines go to stderr. */
 export async function setupLogging(level: LogLevel = "info"): Promise<void> {
   if (configured) return;
   configured = true;

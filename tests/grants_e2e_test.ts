@@ -9,7 +9,7 @@ import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
 import { type Grant, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
 import { fileMeta, PieceClient, RawTracker } from "./fake_peer.ts";
-import { freePort, GROUP, type Peer, randomBytes, Swarm } from "./files_harness.ts";
+import { freePort, GROUP, type Peer, randomBytes, Swarm, waitFor } from "./files_harness.ts";
 
 /** The trackers' grant signing key, read from tracker 1's log (as only a test may). */
 function trackerSigningKey(dataDir: string): Promise<CryptoKey> {
@@ -168,6 +168,11 @@ Deno.test("the piece server refuses requesters without a valid grant for the fil
         hello({ ...meta, sha1: other.sha1 }, genuine),
         "grant with another sha1 in the hello",
       );
+
+      // The serving peer logs its refusals (its piece server runs in a worker with its own logger).
+      await waitFor(() => alice.stderr.includes("grant expired"), {
+        what: "alice's log to name the expired grant",
+      });
 
       // Control: the same key with a later expiry is accepted, so the expiry alone was refused.
       const fresh = await signGrant(realKey, grantFor({}));

@@ -1,6 +1,6 @@
 /** `shoal tracker`: starts one tracker of the pair with its console. */
 import { ConfigError } from "../shared/errors.ts";
-import { log, setupLogging } from "../shared/log.ts";
+import { envLogLevel, log, setupLogging } from "../shared/log.ts";
 import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { runConsole } from "./console.ts";
@@ -82,7 +82,7 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
 
 /** Runs `shoal tracker` until `quit`, SIGINT or SIGTERM; returns the exit code. */
 export async function runTracker(opts: TrackerOptions): Promise<number> {
-  await setupLogging((Deno.env.get("SHOAL_LOG") as "info" | "debug" | undefined) ?? "info");
+  await setupLogging(envLogLevel("info"));
   const t = await startTracker(opts);
   const done = Promise.withResolvers<void>();
   const onSignal = () => done.resolve();
