@@ -2,7 +2,6 @@
  * The peer role's entry point: picks the state directory, sets up logging,
  * and runs the shell on stdin against the tracker pair.
  */
-import type { LogLevel } from "@logtape/logtape";
 import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { SessionStore } from "./session_store.ts";
