@@ -5,6 +5,7 @@
  * either honestly (optionally only some pieces) or with wrong bytes. Also a
  * bare piece-protocol client, to probe a real peer's piece server.
  */
+import type { FileMeta } from "../peer/peer_db.ts";
 import { createHash } from "node:crypto";
 import { encodeBase64 } from "../shared/base64.ts";
 import { emptyBitfield, setBit } from "../shared/bitfield.ts";
@@ -19,15 +20,8 @@ export type Reply =
   | { ok: true; data: Record<string, unknown> }
   | { ok: false; error: string; code?: string };
 
-/** The metadata `share_file` registers. */
-export interface FileMeta {
-  group: string;
-  name: string;
-  size: number;
-  pieceSize: number;
-  pieces: string;
-  sha1: string;
-}
+/** The metadata `share_file` registers: the peer's own type. */
+export type { FileMeta };
 
 /** Computes what a real peer would register for `data`. */
 export async function fileMeta(group: string, name: string, data: Uint8Array): Promise<FileMeta> {
