@@ -9,7 +9,7 @@ import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { checkFileName } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
-import { Download, type LookupResult, MIN_CONNECTIONS } from "./download.ts";
+import { Download, type LookupResult } from "./download.ts";
 import { hashInWorker } from "./hasher.ts";
 import { type DownloadRecord, type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "./server_pool.ts";
@@ -17,7 +17,7 @@ import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { formatDownload } from "./download_view.ts";
-import { WholeHasher } from "./whole_hasher.ts";
+import { type HashHost, WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "files");
 
@@ -55,6 +55,13 @@ export class FileService {
   #grantKey: string | null = null;
   #online = false;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whole-file hashes run in the piece-server workers. */
+  #hashHost: HashHost = {
+    hashChannel: (onEvent) => {
+      if (!this.server) throw new Error("the piece server is not running");
+      return this.server.hashChannel(onEvent);
+    },
+  };
 
   constructor(opts: FileServiceOptions) {
     this.#opts = opts;
@@ -104,7 +111,8 @@ export class FileService {
     if (typeof grantKey === "string") this.#grantKey = grantKey;
     this.server?.setKey(this.#grantKey);
     this.#online = true;
-    this.#pool.warm(MIN_CONNECTIONS);
+    // A download's connections share one worker: start it now so that a download does not wait.
+    this.#pool.warm(1);
     for (const f of this.served.all()) {
       if (f.have !== null) continue; // downloads re-register as their pieces arrive
       if (!(await this.#checkUnchanged(f))) continue;
@@ -284,7 +292,7 @@ export class FileService {
       db: this.db,
       served: this.served,
       pool: this.#pool,
-      wholeHasher: (path) => new WholeHasher(this.#pool, path),
+      wholeHasher: (path) => new WholeHasher(this.#hashHost, path),
       finished: (d) => this.#finished(d),
     });
     this.downloads.push(dl);

@@ -1,5 +1,6 @@
 /** Messages between the main thread and the piece-server workers. */
 import type { ServedFile } from "./served_files.ts";
+import type { HashCommand, HashEvent } from "./hash_jobs.ts";
 
 /** Main thread → server worker. */
 export type ServerCommand =
@@ -7,11 +8,13 @@ export type ServerCommand =
   | { type: "set"; file: ServedFile }
   | { type: "delete"; group: string; name: string }
   | { type: "key"; spki: string | null }
-  | { type: "close" };
+  | { type: "close" }
+  | HashCommand;
 
 /** Server worker → main thread. */
 export type ServerEvent =
   | { type: "listening" }
   | { type: "error"; error: string }
   | { type: "changed"; group: string; name: string }
-  | { type: "closed" };
+  | { type: "closed" }
+  | HashEvent;

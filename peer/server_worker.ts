@@ -4,7 +4,8 @@
  * SO_REUSEPORT and the kernel spreads incoming connections over them. The main thread
  * keeps each worker's copy of the served-files registry up to date; the
  * bitfields of downloads in progress are shared memory, so a verified piece is
- * servable the moment it is recorded.
+ * servable the moment it is recorded. A worker also runs the whole-file
+ * hashes of downloads ({@link HashJobs}) beside the transfer workers.
  */
 /// <reference lib="deno.worker" />
 import { describeError } from "../shared/errors.ts";
@@ -13,6 +14,7 @@ import { importVerifyKey } from "../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+import { HashJobs } from "./hash_jobs.ts";
 
 // A worker has its own logger configuration: without this its warnings would go nowhere.
 await setupLogging(envLogLevel(PEER_LOG_LEVEL));
@@ -24,6 +26,8 @@ let server: PieceServer | null = null;
 function post(e: ServerEvent): void {
   self.postMessage(e);
 }
+
+const hashJobs = new HashJobs(post);
 
 async function unchanged(f: ServedFile): Promise<boolean> {
   if (await isUnchanged(f)) return true;
@@ -61,6 +65,10 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
     case "close":
       await server?.close();
       post({ type: "closed" });
+      break;
+    case "hash":
+    case "hashCancel":
+      hashJobs.handle(m);
       break;
   }
 };

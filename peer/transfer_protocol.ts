@@ -20,10 +20,7 @@ export type WorkerCommand =
   | { type: "get"; conn: number; piece: number }
   | { type: "close"; conn: number }
   /** Answer `drained` once every write queued for `path` is done. */
-  | { type: "drain"; path: string; id: number }
-  /** Whole-file SHA-1 `id` of `path`: hash up to `upTo` bytes; with `size`, finish there. */
-  | { type: "hash"; id: number; path: string; upTo: number; size?: number }
-  | { type: "hashCancel"; id: number };
+  | { type: "drain"; path: string; id: number };
 
 /** Worker → main thread. */
 export type WorkerEvent =
@@ -33,6 +30,4 @@ export type WorkerEvent =
   | { type: "rejected"; conn: number; piece: number; error: string }
   | { type: "writeFailed"; conn: number; piece: number; error: string }
   | { type: "failed"; conn: number; error: string }
-  | { type: "drained"; id: number }
-  | { type: "hashed"; id: number; sha1: string }
-  | { type: "hashFailed"; id: number; error: string };
+  | { type: "drained"; id: number };

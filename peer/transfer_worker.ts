@@ -11,7 +11,6 @@ import { describeError } from "../shared/errors.ts";
 import { sha1Hex } from "../shared/piece_hash.ts";
 import { BufferPool } from "../shared/buffer_pool.ts";
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
-import { FollowHasher } from "./follow_hasher.ts";
 
 /** How long a requested piece may take before the connection counts as failed. */
 const PIECE_TIMEOUT_MS = 20_000;
@@ -31,8 +30,6 @@ const conns = new Map<number, Conn>();
  * When all are in use, connections stop reading until one is returned.
  */
 const pool = new BufferPool(MAX_DATA_FRAME, 8);
-/** Whole-file hashes this worker runs, by id. */
-const hashers = new Map<number, FollowHasher>();
 const files = new Map<string, { fh: Deno.FsFile; users: number; chain: Promise<void> }>();
 
 function post(e: WorkerEvent): void {
@@ -44,31 +41,11 @@ self.onmessage = (ev: MessageEvent<WorkerCommand>) => {
   if (m.type === "open") open(m).catch(() => {});
   else if (m.type === "get") get(m.conn, m.piece);
   else if (m.type === "close") conns.get(m.conn)?.fc.close();
-  else if (m.type === "hash") hash(m);
-  else if (m.type === "hashCancel") {
-    hashers.get(m.id)?.cancel();
-    hashers.delete(m.id);
-  } else if (m.type === "drain") {
+  else if (m.type === "drain") {
     const f = files.get(m.path);
     (f ? f.chain : Promise.resolve()).then(() => post({ type: "drained", id: m.id }));
   }
 };
-
-function hash(m: Extract<WorkerCommand, { type: "hash" }>): void {
-  let h = hashers.get(m.id);
-  if (!h) {
-    h = new FollowHasher(m.path);
-    hashers.set(m.id, h);
-  }
-  if (m.size === undefined) {
-    h.advance(m.upTo);
-    return;
-  }
-  h.finish(m.size).then(
-    (sha1) => post({ type: "hashed", id: m.id, sha1 }),
-    (err) => post({ type: "hashFailed", id: m.id, error: describeError(err) }),
-  ).finally(() => hashers.delete(m.id));
-}
 
 async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> {
   let fc: FramedConn;

@@ -1,24 +1,33 @@
 /**
  * The main-thread side of a download's whole-file SHA-1 ({@link ./follow_hasher.ts}),
- * which runs in one of the transfer workers and follows the verified prefix
- * of the `.part` file. It is started with the first verified bytes, not with
- * the download, so connection set-up has the CPU to itself.
+ * which runs in a piece-server worker (beside the transfer worker that writes
+ * the file) and follows the verified prefix of the `.part` file. It is
+ * started with the first verified bytes, not with the download, so
+ * connection set-up has the CPU to itself.
  */
-import type { HashCommand, HashEvent, WorkerPool } from "./worker_pool.ts";
+import type { HashEvent } from "./hash_jobs.ts";
+import type { HashCommandBody } from "./server_pool.ts";
+
+/** Where whole-file hashes run (the piece-server pool). */
+export interface HashHost {
+  hashChannel(
+    onEvent: (e: HashEvent) => void,
+  ): { id: number; post: (cmd: HashCommandBody) => void };
+}
 
 /** A whole-file SHA-1 that follows a download. */
 export class WholeHasher {
-  #pool: WorkerPool;
+  #host: HashHost;
   #path: string;
-  #channel: { id: number; post: (cmd: HashCommand) => void } | null = null;
+  #channel: { id: number; post: (cmd: HashCommandBody) => void } | null = null;
   #cancelled = false;
   #sent = 0;
   #resolve!: (sha1: string) => void;
   #reject!: (err: Error) => void;
   #result: Promise<string>;
 
-  constructor(pool: WorkerPool, path: string) {
-    this.#pool = pool;
+  constructor(host: HashHost, path: string) {
+    this.#host = host;
     this.#path = path;
     this.#result = new Promise<string>((resolve, reject) => {
       this.#resolve = resolve;
@@ -43,17 +52,17 @@ export class WholeHasher {
   /** Stops hashing without a result. */
   cancel(): void {
     if (this.#channel && !this.#cancelled) {
-      this.#channel.post({ type: "hashCancel", id: this.#channel.id });
+      this.#channel.post({ type: "hashCancel" });
     }
     this.#cancelled = true;
   }
 
   #post(m: { upTo: number; size?: number }): void {
     if (this.#cancelled) return;
-    this.#channel ??= this.#pool.hashChannel((e: HashEvent) => {
+    this.#channel ??= this.#host.hashChannel((e: HashEvent) => {
       if (e.type === "hashed") this.#resolve(e.sha1);
       else this.#reject(new Error(e.error));
     });
-    this.#channel.post({ type: "hash", id: this.#channel.id, path: this.#path, ...m });
+    this.#channel.post({ type: "hash", path: this.#path, ...m });
   }
 }

@@ -1,16 +1,13 @@
 /**
- * The pool of transfer workers. A connection goes to an idle worker if there
- * is one, else to a new worker while the pool is below its size, else to the
- * worker with the fewest connections. Workers start when first needed (each
- * is a V8 isolate of about 10 MiB), so a download from one seeder does not
- * pay for workers it has no connection for.
+ * The pool of transfer workers. All connections of one download (one `.part`
+ * path) go to the same worker, so that one thread writes the file (writers
+ * on two threads contend for the file's lock in the kernel). A download's
+ * first connection goes to an idle worker if there is one, else to a new
+ * worker while the pool is below its size, else to the worker with the
+ * fewest connections: several downloads spread over the workers. Workers
+ * start when first needed (each is a V8 isolate of about 10 MiB).
  */
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
-
-/** A command for a whole-file hash in a worker. */
-export type HashCommand = Extract<WorkerCommand, { type: "hash" | "hashCancel" }>;
-/** The end of a whole-file hash. */
-export type HashEvent = Extract<WorkerEvent, { type: "hashed" | "hashFailed" }>;
 
 /** Default pool size: twice the number of cores, as in the seed design. */
 export function defaultWorkers(): number {
@@ -31,7 +28,9 @@ export class WorkerPool {
   #handlers = new Map<number, (e: WorkerEvent) => void>();
   #ids = 0;
   #drains = new Map<number, () => void>();
-  #hashHandlers = new Map<number, (e: HashEvent) => void>();
+  /** The worker of each download's `.part` path, while it has connections. */
+  #byPath = new Map<string, { slot: Slot; conns: number }>();
+  #connPath = new Map<number, string>();
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
@@ -51,7 +50,14 @@ export class WorkerPool {
     onEvent: (e: WorkerEvent) => void,
   ): number {
     const conn = ++this.#ids;
-    const slot = this.#pick();
+    let e = this.#byPath.get(cmd.path);
+    if (!e) {
+      e = { slot: this.#pick(), conns: 0 };
+      this.#byPath.set(cmd.path, e);
+    }
+    e.conns++;
+    this.#connPath.set(conn, cmd.path);
+    const slot = e.slot;
     slot.conns++;
     this.#connSlot.set(conn, slot);
     this.#handlers.set(conn, onEvent);
@@ -69,19 +75,6 @@ export class WorkerPool {
   /** Closes connection `conn`; its `failed` event still arrives. */
   close(conn: number): void {
     this.#connSlot.get(conn)?.worker.postMessage({ type: "close", conn } satisfies WorkerCommand);
-  }
-
-  /**
-   * A whole-file hash run by one of the workers (the least busy): returns its
-   * id and a function that sends it commands; `onEvent` receives its result.
-   */
-  hashChannel(
-    onEvent: (e: HashEvent) => void,
-  ): { id: number; post: (cmd: HashCommand) => void } {
-    const id = ++this.#ids;
-    const worker = this.#leastBusy().worker;
-    this.#hashHandlers.set(id, onEvent);
-    return { id, post: (cmd) => worker.postMessage(cmd) };
   }
 
   /** Starts `count` workers now (at most the pool size), so that a download does not wait for them. */
@@ -106,10 +99,18 @@ export class WorkerPool {
     this.#slots = [];
     this.#connSlot.clear();
     this.#handlers.clear();
-    for (const h of this.#hashHandlers.values()) h({ type: "hashFailed", id: 0, error: "stopped" });
-    this.#hashHandlers.clear();
+    this.#byPath.clear();
+    this.#connPath.clear();
     for (const resolve of this.#drains.values()) resolve();
     this.#drains.clear();
+  }
+
+  #unlinkPath(conn: number): void {
+    const path = this.#connPath.get(conn);
+    if (path === undefined) return;
+    this.#connPath.delete(conn);
+    const e = this.#byPath.get(path);
+    if (e && --e.conns === 0) this.#byPath.delete(path);
   }
 
   #pick(): Slot {
@@ -136,13 +137,9 @@ export class WorkerPool {
         this.#drains.delete(e.id);
         return;
       }
-      if (e.type === "hashed" || e.type === "hashFailed") {
-        this.#hashHandlers.get(e.id)?.(e);
-        this.#hashHandlers.delete(e.id);
-        return;
-      }
       const h = this.#handlers.get(e.conn);
       if (e.type === "failed") {
+        this.#unlinkPath(e.conn);
         this.#handlers.delete(e.conn);
         if (this.#connSlot.get(e.conn) === slot) slot.conns--;
         this.#connSlot.delete(e.conn);
