@@ -48,6 +48,6 @@ export function floorSection(floor: FloorJson["floor"] | null, gib: Row | undefi
       used === null ? "" : `; the downloader measured above used ${fmtN(used, 2)} CPU-s per GiB`
     }. Writing a new file is the stage that varies most: this VM hands memory back to its host a few seconds after it is freed, and a page touched for the first time then costs a trip to the host, so the same write takes from about ${
       s(floor.write_resident_ms)
-    } s per GiB (pages still resident) to over 1 s per GiB (pages the host must supply).`,
+    } s per GiB (pages still resident) to over 1 s per GiB (pages the host must supply); and the kernel takes one file's writes one at a time, so this stage is not shared by the cores.`,
   ];
 }
