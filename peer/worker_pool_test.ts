@@ -16,16 +16,23 @@ function openCmd(path: string) {
   };
 }
 
-Deno.test("WorkerPool puts one download's connections in one worker and another download in a second", () => {
+Deno.test("WorkerPool puts a download's connections two to a worker and another download in its own", () => {
   const pool = new WorkerPool(4);
   try {
     assert.equal(pool.started, 0);
-    for (let i = 0; i < 3; i++) pool.open(openCmd("/dl/a.part"), () => {});
-    assert.equal(pool.started, 1, "three connections of one download share a worker");
+    pool.open(openCmd("/dl/a.part"), () => {});
+    pool.open(openCmd("/dl/a.part"), () => {});
+    assert.equal(pool.started, 1, "two connections of one download share a worker");
     pool.open(openCmd("/dl/b.part"), () => {});
     assert.equal(pool.started, 2, "a second download gets a worker of its own");
+    pool.open(openCmd("/dl/b.part"), () => {});
+    assert.equal(pool.started, 2, "and its second connection joins it");
     pool.open(openCmd("/dl/a.part"), () => {});
-    assert.equal(pool.started, 2, "a later connection of the first download joins its worker");
+    assert.equal(
+      pool.started,
+      3,
+      "a third connection of the first download goes to a further worker",
+    );
   } finally {
     pool.terminate();
   }
