@@ -38,7 +38,7 @@ export const PICK_WINDOW = 32;
  * A download opens at least this many connections, spread over its peers
  * (one per peer when there are more). Two to a lone seeder keep it busy on a
  * LAN (each has PIPELINE_DEPTH pieces, 4 MiB, in flight); four measured no
- * faster on loopback. A download's connections share one transfer worker.
+ * faster on loopback. Two connections share a transfer worker (worker_pool.ts).
  */
 export const MIN_CONNECTIONS = 2;
 

@@ -111,7 +111,7 @@ export class FileService {
     if (typeof grantKey === "string") this.#grantKey = grantKey;
     this.server?.setKey(this.#grantKey);
     this.#online = true;
-    // A download's connections share one worker: start it now so that a download does not wait.
+    // A download from one seeder needs one worker: start it now so that the download does not wait.
     this.#pool.warm(1);
     for (const f of this.served.all()) {
       if (f.have !== null) continue; // downloads re-register as their pieces arrive

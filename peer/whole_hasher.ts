@@ -59,10 +59,17 @@ export class WholeHasher {
 
   #post(m: { upTo: number; size?: number }): void {
     if (this.#cancelled) return;
-    this.#channel ??= this.#host.hashChannel((e: HashEvent) => {
-      if (e.type === "hashed") this.#resolve(e.sha1);
-      else this.#reject(new Error(e.error));
-    });
+    try {
+      this.#channel ??= this.#host.hashChannel((e: HashEvent) => {
+        if (e.type === "hashed") this.#resolve(e.sha1);
+        else this.#reject(new Error(e.error));
+      });
+    } catch (err) {
+      // No worker to hash in: the download fails at its end with this reason.
+      this.#cancelled = true;
+      this.#reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     this.#channel.post({ type: "hash", path: this.#path, ...m });
   }
 }
