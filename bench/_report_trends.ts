@@ -243,7 +243,8 @@ export function trends(r: Results): string[] {
     "doubles the disk traffic: 1 GiB took 3.1 s. Peak RSS is flat in file size and mostly fixed",
     "cost: the Deno executable's own code (about 50 MiB of mapped pages) and one V8 isolate of 6-10",
     "MiB per thread of JavaScript: the main thread, the piece-server worker (which also runs the",
-    "whole-file hash) and one transfer worker per download, each with up to 4 MiB of piece",
-    "buffers. A second download, not a second seeder, starts another transfer worker.",
+    "whole-file hash) and the transfer workers, each with up to 4 MiB of piece buffers: a",
+    "download's connections share a worker two at a time, so a download from one or two seeders",
+    "has one, and RSS grows with the number of seeders, not with the size of the file.",
   ];
 }
