@@ -104,6 +104,7 @@ export class Download {
   #prefix = 0;
   #duplicates = 0;
   #refreshedAt = 0;
+  #stopping = false;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     rec.have = sharedBitfield(rec.have);
@@ -154,6 +155,17 @@ export class Download {
     }, PARTIAL_REFRESH_MS));
     this.#samples.push({ t: performance.now(), bytes: 0 });
     await this.#refresh(lookup);
+  }
+
+  /**
+   * The peer is shutting down: transfers stop, and whatever fails because of
+   * it (the whole-file hash, when its worker is stopped) does not count as
+   * the download failing, so it resumes at the next start.
+   */
+  stop(): void {
+    this.#stopping = true;
+    this.pause();
+    this.#resolveDone();
   }
 
   /** Stops all transfers (logout or shutdown); the download can be resumed later. */
@@ -429,7 +441,7 @@ export class Download {
   }
 
   #fail(error: string): void {
-    if (this.status === "F") return;
+    if (this.status === "F" || this.#stopping) return;
     this.#stopTransfers();
     this.status = "F";
     this.error = error;

@@ -100,7 +100,8 @@ export class FileService {
   /** Stops everything: transfers, the piece server, the workers, the database. */
   async close(): Promise<void> {
     clearInterval(this.#checkTimer);
-    for (const d of this.downloads) if (d.status === "D") d.pause();
+    // Stopped, not failed: a download in its final hash resumes at the next start.
+    for (const d of this.downloads) d.stop();
     await this.server?.close();
     this.#pool.terminate();
     this.db.close();

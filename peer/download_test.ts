@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { setBit } from "../shared/bitfield.ts";
+import { Download } from "./download.ts";
+import type { HashEvent } from "./hash_jobs.ts";
+import { type DownloadRecord, PeerDb } from "./peer_db.ts";
+import { ServedFiles } from "./served_files.ts";
+import { WholeHasher } from "./whole_hasher.ts";
+import type { WorkerPool } from "./worker_pool.ts";
+
+Deno.test("a download stopped by a shutdown during its final hash is kept for the next start, not failed", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new PeerDb(dir);
+  try {
+    const data = crypto.getRandomValues(new Uint8Array(1000));
+    const sha1 = createHash("sha1").update(data).digest("hex");
+    const have = new Uint8Array(1);
+    setBit(have, 0);
+    const rec: DownloadRecord = {
+      group: "g1",
+      name: "f.bin",
+      dest: dir,
+      size: data.length,
+      pieceSize: 512 * 1024,
+      pieces: sha1,
+      sha1,
+      have,
+      status: "D",
+      error: null,
+    };
+    await Deno.writeFile(`${dir}/f.bin.part`, data);
+    db.putDownload(rec);
+    // The whole-file hash runs in a worker that the shutdown stops before it answers.
+    const hash: { answer: ((e: HashEvent) => void) | null } = { answer: null };
+    const host = {
+      hashChannel: (onEvent: (e: HashEvent) => void) => {
+        hash.answer = onEvent;
+        return { id: 1, post: () => {} };
+      },
+    };
+    const d = new Download(rec, {
+      lookup: () => Promise.reject(new Error("not asked: every piece is verified")),
+      report: () => Promise.resolve(),
+      db,
+      served: new ServedFiles(),
+      pool: { drain: () => Promise.resolve() } as unknown as WorkerPool,
+      wholeHasher: (path) => new WholeHasher(host, path),
+      finished: () => Promise.resolve(),
+    });
+    const started = d.start();
+    while (hash.answer === null) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(d.status, "V");
+    d.stop();
+    hash.answer({ type: "hashFailed", id: 1, error: "stopped" });
+    await started;
+    await d.done;
+    assert.notEqual(d.status, "F");
+    assert.equal(db.downloads()[0]?.status, "D", "still an unfinished download in peer.db");
+    assert.deepEqual(await Deno.readFile(`${dir}/f.bin.part`), data, "the .part file is kept");
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
