@@ -39,12 +39,12 @@ export class WorkerPool {
   #size: number;
   #slots: Slot[] = [];
   /** The worker of each open connection. */
-  #connSlot = new Map<number, Slot>();
   #handlers = new Map<number, (e: WorkerEvent) => void>();
   #ids = 0;
   #drains = new Map<number, () => void>();
   /** The workers of each download's `.part` path and its connections in each, while it has any. */
   #byPath = new Map<string, Share[]>();
+  /** Each open connection's download path and share (and so its worker). */
   #connShare = new Map<number, { path: string; share: Share }>();
 
   constructor(size: number) {
@@ -76,7 +76,6 @@ export class WorkerPool {
     this.#connShare.set(conn, { path: cmd.path, share });
     const slot = share.slot;
     slot.conns++;
-    this.#connSlot.set(conn, slot);
     this.#handlers.set(conn, onEvent);
     slot.worker.postMessage({ ...cmd, type: "open", conn } satisfies WorkerCommand);
     return conn;
@@ -84,14 +83,16 @@ export class WorkerPool {
 
   /** Asks connection `conn` for a piece. */
   get(conn: number, piece: number): void {
-    this.#connSlot.get(conn)?.worker.postMessage(
+    this.#connShare.get(conn)?.share.slot.worker.postMessage(
       { type: "get", conn, piece } satisfies WorkerCommand,
     );
   }
 
   /** Closes connection `conn`; its `failed` event still arrives. */
   close(conn: number): void {
-    this.#connSlot.get(conn)?.worker.postMessage({ type: "close", conn } satisfies WorkerCommand);
+    this.#connShare.get(conn)?.share.slot.worker.postMessage(
+      { type: "close", conn } satisfies WorkerCommand,
+    );
   }
 
   /** Starts `count` workers now (at most the pool size), so that a download does not wait for them. */
@@ -114,7 +115,6 @@ export class WorkerPool {
   terminate(): void {
     for (const { worker } of this.#slots) worker.terminate();
     this.#slots = [];
-    this.#connSlot.clear();
     this.#handlers.clear();
     this.#byPath.clear();
     this.#connShare.clear();
@@ -122,10 +122,12 @@ export class WorkerPool {
     this.#drains.clear();
   }
 
-  #unlinkPath(conn: number): void {
+  /** Forgets an ended connection: its worker and its download's share count one fewer. */
+  #forget(conn: number): void {
     const c = this.#connShare.get(conn);
     if (!c) return;
     this.#connShare.delete(conn);
+    c.share.slot.conns--;
     if (--c.share.conns > 0) return;
     const shares = (this.#byPath.get(c.path) ?? []).filter((x) => x !== c.share);
     if (shares.length > 0) this.#byPath.set(c.path, shares);
@@ -158,10 +160,8 @@ export class WorkerPool {
       }
       const h = this.#handlers.get(e.conn);
       if (e.type === "failed") {
-        this.#unlinkPath(e.conn);
+        this.#forget(e.conn);
         this.#handlers.delete(e.conn);
-        if (this.#connSlot.get(e.conn) === slot) slot.conns--;
-        this.#connSlot.delete(e.conn);
       }
       h?.(e);
     };
