@@ -57,7 +57,7 @@ export function goalsTable(r: Results): string[] {
   const cpuNote = gibRow
     ? `the downloader alone uses ${
       fmtN(rowStat(gibRow, "CPU s/GiB").median, 1)
-    } CPU-s per GiB and shares the ${navigator.hardwareConcurrency} cores with the seeder; the largest part is writing the file through the page cache, which the kernel does one write at a time and which costs over 1 s per GiB when this VM's host must supply fresh memory (see What a GiB costs on this machine)`
+    } CPU-s per GiB and shares the ${navigator.hardwareConcurrency} cores with the seeder; most of it is the two SHA-1 passes and the socket copies (see What a GiB costs on this machine)`
     : "";
   const goals: [string, string, boolean | null, string][] = [
     [

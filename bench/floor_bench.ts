@@ -6,7 +6,9 @@
  * - SHA-1 of 512 KiB pieces with `crypto.subtle` (four in flight, as a worker does);
  * - streaming SHA-1 with `node:crypto` (the whole-file hash);
  * - writing a new file through the page cache (fresh memory), then writing it
- *   again over the same, already resident pages;
+ *   again over the same, already resident pages, then a new file whose pages
+ *   are dropped behind the writes every 16 MiB, as a download drops them
+ *   behind its whole-file hash (peer/page_cache.ts);
  * - moving bytes over one loopback TCP connection (send and receive copies).
  *
  * Prints a table to stderr and one JSON line to stdout: milliseconds per GiB.
@@ -15,6 +17,8 @@ import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { retainFreedMemory } from "../shared/memory.ts";
+import { PageDropper } from "../peer/page_cache.ts";
+import { DROP_EVERY } from "../peer/follow_hasher.ts";
 
 const GIB = 1024 ** 3;
 /** Piece digests in flight, as in a transfer worker. */
@@ -51,19 +55,26 @@ const whole = await perGiB(() => {
 
 const dir = await Deno.makeTempDir({ prefix: "shoal-floor-" });
 const path = `${dir}/file.bin`;
-const writeFile = (create: boolean) =>
+const writeFile = (create: boolean, dropBehind = false) =>
   perGiB(() => {
     using f = Deno.openSync(path, { write: true, create, truncate: create });
+    const dropper = dropBehind ? PageDropper.open(path) : null;
     for (let i = 0; i < pieces; i++) {
       let w = 0;
       while (w < piece.length) w += f.writeSync(piece.subarray(w));
+      const end = (i + 1) * PIECE_SIZE;
+      if (dropper && end % DROP_EVERY === 0) dropper.drop(0, end);
     }
+    dropper?.close();
   });
 let fresh: number;
 let resident: number;
+let dropped: number;
 try {
   fresh = await writeFile(true);
   resident = await writeFile(false);
+  await Deno.remove(path);
+  dropped = await writeFile(true, true);
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
@@ -97,6 +108,7 @@ const result = {
   sha1_node_ms: whole,
   write_fresh_ms: fresh,
   write_resident_ms: resident,
+  write_dropped_ms: dropped,
   loopback_ms: loopback,
 };
 for (const [k, v] of Object.entries(result)) {
