@@ -21,15 +21,6 @@ const logger = log("peer", "download");
 export const PIPELINE_DEPTH = 8;
 /** Verified pieces are reported to the tracker at least this often. */
 export const REPORT_INTERVAL_MS = 500;
-/**
- * Verified pieces are recorded for resume in batches this often (and always
- * before they are reported): a commit per piece grew the database's log by a
- * page per piece, and the checkpoint every thousand pages stalled the main
- * thread for about 200 ms while its fsync waited for the download's own
- * writeback. A crash loses at most this long's records; those pieces are
- * fetched again.
- */
-export const RECORD_INTERVAL_MS = 100;
 /** The peer list and grant are refreshed from the tracker this often. */
 export const REFRESH_INTERVAL_MS = 5000;
 /**
@@ -102,8 +93,6 @@ export class Download {
   #minAvailability = 0;
   #grant: unknown = null;
   #pendingReport: number[] = [];
-  /** Verified pieces not yet recorded in the database. */
-  #unrecorded: number[] = [];
   #timers: ReturnType<typeof setInterval>[] = [];
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveDone!: () => void;
@@ -159,7 +148,6 @@ export class Download {
     this.#hasher = this.#deps.wholeHasher(this.partPath);
     this.#advancePrefix();
     if (this.haveCount === this.n) return await this.#finish();
-    this.#timers.push(setInterval(() => this.#record(), RECORD_INTERVAL_MS));
     this.#timers.push(setInterval(() => this.#flushReport(), REPORT_INTERVAL_MS));
     this.#timers.push(setInterval(() => {
       const due = this.#hasPartialPeer() ? PARTIAL_REFRESH_MS : REFRESH_INTERVAL_MS;
@@ -344,7 +332,7 @@ export class Download {
           this.#bytes += e.bytes;
           this.#samples.push({ t: performance.now(), bytes: this.#bytes });
           if (this.#samples.length > 64) this.#samples.splice(0, 32);
-          this.#unrecorded.push(e.piece);
+          this.#deps.db.addPiece(this.rec, e.piece);
           this.#pendingReport.push(e.piece);
           if (e.piece === this.#prefix) this.#advancePrefix();
           if (this.haveCount === this.n) {
@@ -414,21 +402,7 @@ export class Download {
     this.#hasher?.advance(Math.min(this.rec.size, this.#prefix * this.rec.pieceSize));
   }
 
-  /** Records the pieces verified since the last call. */
-  #record(): void {
-    if (this.#unrecorded.length === 0) return;
-    try {
-      this.#deps.db.addPieces(this.rec, this.#unrecorded);
-      this.#unrecorded = [];
-    } catch (err) {
-      // Kept for the next try; until then a crash would only refetch them.
-      logger.warn("Cannot record verified pieces: {error}", { error: describeError(err) });
-    }
-  }
-
-  /** Reports the pieces verified since the last report (recorded first, so a restart still has them). */
   #flushReport(): void {
-    this.#record();
     if (this.#pendingReport.length === 0) return;
     const pieces = this.#pendingReport.splice(0);
     this.#deps.report(this.rec.group, this.rec.name, pieces).catch((err) => {

@@ -163,17 +163,9 @@ export class PeerDb {
     }
   }
 
-  /**
-   * Records that these pieces of a download are verified, in one
-   * transaction: one commit, so the write-ahead log grows by a few pages per
-   * batch instead of a page per piece, and its checkpoints (whose fsync can
-   * wait for the download's own writeback) come far apart.
-   */
-  addPieces(d: { group: string; name: string; dest: string }, pieces: number[]): void {
-    if (pieces.length === 0) return;
-    this.#transaction(() => {
-      for (const p of pieces) this.#addPiece.run(d.group, d.name, d.dest, p);
-    });
+  /** Records that one more piece of a download is verified. */
+  addPiece(d: { group: string; name: string; dest: string }, piece: number): void {
+    this.#addPiece.run(d.group, d.name, d.dest, piece);
   }
 
   /** Records how a download ended. */
