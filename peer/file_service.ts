@@ -309,6 +309,24 @@ export class FileService {
   }
 
   async #finished(d: Download): Promise<void> {
+    try {
+      await this.#announceEnd(d);
+    } finally {
+      this.#checkpointIfIdle();
+    }
+  }
+
+  /** With no download left running, the database's log is folded in (see PeerDb.checkpoint). */
+  #checkpointIfIdle(): void {
+    if (this.downloads.some((x) => x.status === "D" || x.status === "V")) return;
+    try {
+      this.db.checkpoint();
+    } catch (err) {
+      logger.warn("Cannot checkpoint the peer database: {error}", { error: describeError(err) });
+    }
+  }
+
+  async #announceEnd(d: Download): Promise<void> {
     if (d.status === "F") {
       this.#opts.notify(`download of ${d.rec.name} failed: ${d.error}`);
       return;

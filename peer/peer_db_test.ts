@@ -72,3 +72,36 @@ Deno.test("PeerDb.putDownload forgets pieces recorded for an earlier download of
     db.close();
   });
 });
+
+/** The pieces recorded in the database file alone, without its write-ahead log. */
+function piecesInMainFile(dir: string): number {
+  const copy = `${dir}/copy`;
+  Deno.mkdirSync(copy);
+  Deno.copyFileSync(`${dir}/peer.db`, `${copy}/peer.db`);
+  const db = new PeerDb(copy);
+  const n = db.downloads()[0]?.have.reduce((a, b) => a + popcount(b), 0) ?? 0;
+  db.close();
+  Deno.removeSync(copy, { recursive: true });
+  return n;
+}
+
+function popcount(b: number): number {
+  let n = 0;
+  for (; b; b &= b - 1) n++;
+  return n;
+}
+
+Deno.test("PeerDb keeps a long download's piece commits in its log until checkpoint()", async () => {
+  await withDir((dir) => {
+    const db = new PeerDb(dir);
+    const n = 4096; // 2 GiB of pieces: the default log size would have checkpointed several times
+    const rec = download({ size: n * 512 * 1024, have: emptyBitfield(n) });
+    db.putDownload(rec);
+    db.checkpoint();
+    for (let p = 0; p < n; p++) db.addPiece(rec, p);
+    assert.equal(piecesInMainFile(dir), 0, "no checkpoint while the pieces came in");
+    db.checkpoint();
+    assert.equal(piecesInMainFile(dir), n);
+    db.close();
+  });
+});
