@@ -17,8 +17,17 @@ import type { WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "download");
 
-/** Pieces requested and not yet received, per connection. */
+/** Pieces requested and not yet received (or not yet written), per connection at most. */
 export const PIPELINE_DEPTH = 8;
+/**
+ * Pieces a download has in flight over all its connections, at most (but at
+ * least {@linkcode MIN_DEPTH} per connection): with many seeders, 8 each
+ * overflowed the transfer workers' piece buffers into fresh memory. Two
+ * connections to a lone seeder get the full {@linkcode PIPELINE_DEPTH}.
+ */
+export const IN_FLIGHT_BUDGET = 16;
+/** Requests outstanding per connection, at least. */
+export const MIN_DEPTH = 2;
 /** Verified pieces are reported to the tracker at least this often. */
 export const REPORT_INTERVAL_MS = 500;
 /** The peer list and grant are refreshed from the tracker this often. */
@@ -245,6 +254,7 @@ export class Download {
   #pump(): void {
     if (this.status !== "D") return;
     const now = Date.now();
+    const depth = this.#depth();
     let nextRetry = Infinity;
     for (const s of this.#slots.values()) {
       if (s.dropped) continue;
@@ -257,7 +267,7 @@ export class Download {
         continue;
       }
       if (!s.opened) continue;
-      while (s.requested.size < PIPELINE_DEPTH) {
+      while (s.requested.size < depth) {
         const p = pickPiece({
           n: this.n,
           mine: this.rec.have,
@@ -280,6 +290,13 @@ export class Download {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = setTimeout(() => this.#pump(), nextRetry - now);
     }
+  }
+
+  /** Requests to keep outstanding per connection, from the budget shared by the open ones. */
+  #depth(): number {
+    let open = 0;
+    for (const s of this.#slots.values()) if (!s.dropped && s.conn !== null) open++;
+    return Math.max(MIN_DEPTH, Math.min(PIPELINE_DEPTH, Math.ceil(IN_FLIGHT_BUDGET / open)));
   }
 
   #open(s: Slot): void {

@@ -62,3 +62,63 @@ Deno.test("a download stopped by a shutdown during its final hash is kept for th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a download keeps 16 requests in flight over all its connections, 2 to 8 on each", async () => {
+  for (const [peers, perConn] of [[1, 8], [4, 4], [8, 2], [12, 2]] as const) {
+    const dir = await Deno.makeTempDir();
+    const db = new PeerDb(dir);
+    try {
+      const n = 256;
+      const rec: DownloadRecord = {
+        group: "g1",
+        name: "f.bin",
+        dest: dir,
+        size: n * 512 * 1024,
+        pieceSize: 512 * 1024,
+        pieces: "ab".repeat(20 * n),
+        sha1: "cd".repeat(20),
+        have: new Uint8Array(n / 8),
+        status: "D",
+        error: null,
+      };
+      db.putDownload(rec);
+      const asked = new Map<number, number>();
+      let conns = 0;
+      const pool = {
+        open: (_spec: unknown, onEvent: (e: unknown) => void) => {
+          const conn = ++conns;
+          asked.set(conn, 0);
+          queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
+          return conn;
+        },
+        get: (conn: number) => asked.set(conn, asked.get(conn)! + 1),
+        close: () => {},
+        drain: () => Promise.resolve(),
+      } as unknown as WorkerPool;
+      const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+      const d = new Download(rec, {
+        lookup: () => Promise.reject(new Error("not asked: the lookup is given")),
+        report: () => Promise.resolve(),
+        db,
+        served: new ServedFiles(),
+        pool,
+        wholeHasher: (path) => new WholeHasher(host, path),
+        finished: () => Promise.resolve(),
+      });
+      const list = [...Array(peers).keys()].map((i) => ({
+        user: `s${i}`,
+        addr: `127.0.0.1:${9001 + i}`,
+        have: "all",
+      }));
+      await d.start({ peers: list, grant: {} });
+      for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 1));
+      const counts = [...asked.values()];
+      assert.ok(counts.length >= Math.max(2, peers), `${counts.length} connections`);
+      assert.deepEqual(new Set(counts), new Set([perConn]), `${peers} peer(s): ${counts}`);
+      d.stop();
+    } finally {
+      db.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
