@@ -10,7 +10,7 @@ export function progress(s: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${s}`));
 }
 
-/** Writes `mib` MiB (a fraction is fine) from /dev/urandom to `path`. */
+/** Writes `mib` MiB (a fraction is fine) from /dev/urandom to `path`, through to the disk. */
 export async function randomFile(path: string, mib: number): Promise<void> {
   using src = await Deno.open("/dev/urandom");
   using dst = await Deno.open(path, { write: true, create: true, truncate: true });
@@ -22,6 +22,9 @@ export async function randomFile(path: string, mib: number): Promise<void> {
     for (let w = 0; w < chunk.length;) w += await dst.write(chunk.subarray(w));
     left -= chunk.length;
   }
+  // On disk before any download starts, as a shared file normally is: else the
+  // kernel writes it back (after 30 s) while later downloads are measured.
+  await dst.syncData();
 }
 
 /** Prints the rows as a table: median (min-max) of the runs. */
