@@ -21,6 +21,7 @@ export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "create_user",
   "login",
   "logout",
+  "set_serving",
   "create_group",
   "join_group",
   "leave_group",
@@ -147,6 +148,12 @@ function proposeUnchecked(
   switch (req.cmd) {
     case "logout":
       return { op: { kind: "logout", token: req.token! } };
+    case "set_serving": {
+      if (typeof a.serving !== "boolean") {
+        throw new BadArgs("argument serving must be true or false");
+      }
+      return { op: { kind: "set_serving", token: req.token!, serving: a.serving } };
+    }
     case "create_group": {
       const group = id(a, "group", "group");
       if (state.groups.has(group)) return { result: fail(`group ${group} already exists`) };
@@ -295,7 +302,7 @@ function queryUnchecked(state: TrackerState, req: Request): Result {
         let seeders = 0;
         let partial = 0;
         for (const src of f.sources.values()) {
-          if (!state.online(src.user)) continue;
+          if (!state.serving(src.user)) continue;
           if (src.count === n) seeders++;
           else partial++;
         }
@@ -314,9 +321,8 @@ function queryUnchecked(state: TrackerState, req: Request): Result {
       const n = pieceCount(f.size, f.pieceSize);
       const peers = [];
       for (const src of f.sources.values()) {
-        const token = state.sessionByUser.get(src.user);
-        if (src.user === who || token === undefined) continue;
-        const s = state.sessions.get(token)!;
+        const s = state.serving(src.user);
+        if (src.user === who || !s) continue;
         peers.push({
           user: src.user,
           addr: s.addr,

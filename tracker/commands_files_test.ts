@@ -282,3 +282,26 @@ Deno.test("lookup_file is for members only", () => {
     error: "no file x in group g",
   });
 });
+
+Deno.test("set_serving false keeps a peer's session and offers but leaves it out of lookups until true", () => {
+  const { h, alice, bob, carol } = world();
+  const args = fileArgs("g", "f");
+  h.ok("share_file", args, alice);
+  h.ok("share_file", args, bob);
+  const lookedUp = (token: string) =>
+    (okData(h.read("lookup_file", { group: "g", name: "f" }, token)).peers as { user: string }[])
+      .map((p) => p.user);
+  assert.deepEqual(h.ok("set_serving", { serving: false }, alice), {
+    user: "alice",
+    serving: false,
+  });
+  assert.deepEqual(lookedUp(bob), []);
+  assert.deepEqual(listed(h, bob)[0]?.seeders, 1, "only bob counts as a seeder");
+  assert.equal(h.state.file("g", "f")!.sources.has("alice"), true, "the offer is kept");
+  assert.equal(okData(h.read("whoami", {}, alice)).user, "alice", "the session is kept");
+  h.ok("set_serving", { serving: true }, alice);
+  assert.deepEqual(lookedUp(bob), ["alice"]);
+  h.fails("set_serving", { serving: "no" }, alice, "argument serving must be true or false");
+  h.fails("set_serving", { serving: false }, undefined, "not logged in");
+  h.fails("set_serving", { serving: false }, carol + "x", "not logged in");
+});

@@ -22,6 +22,7 @@ export type Op =
   }
   | { kind: "login"; user: string; token: string; addr: string; at: number }
   | { kind: "logout"; token: string }
+  | { kind: "set_serving"; token: string; serving: boolean }
   | { kind: "create_group"; user: string; group: string; at: number }
   | { kind: "join_group"; user: string; group: string }
   | { kind: "leave_group"; user: string; group: string }

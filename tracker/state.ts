@@ -25,6 +25,11 @@ export interface Session {
   user: string;
   addr: string;
   at: number;
+  /**
+   * True while the peer is stopped but keeps its session (it quit without
+   * logging out): its offers stay registered but lookups leave it out.
+   */
+  away?: boolean;
 }
 
 /** A group: owner, members in join order, pending join requests in request order. */
@@ -175,6 +180,13 @@ export class TrackerState {
     return this.sessionByUser.has(user);
   }
 
+  /** The session of `user` if they are logged in and their peer is serving. */
+  serving(user: string): Session | undefined {
+    const token = this.sessionByUser.get(user);
+    const s = token === undefined ? undefined : this.sessions.get(token);
+    return s && !s.away ? s : undefined;
+  }
+
   /** Looks up a shared file. */
   file(group: string, name: string): SharedFile | undefined {
     return this.files.get(fileKey(group, name));
@@ -221,6 +233,13 @@ export class TrackerState {
         if (!session) return fail("not logged in");
         this.#endSession(session);
         return ok({ user: session.user });
+      }
+      case "set_serving": {
+        const session = this.sessions.get(op.token);
+        if (!session) return fail("not logged in");
+        if (op.serving) delete session.away;
+        else session.away = true;
+        return ok({ user: session.user, serving: op.serving });
       }
       case "create_group":
         if (this.groups.has(op.group)) return fail(`group ${op.group} already exists`);
