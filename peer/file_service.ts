@@ -23,6 +23,8 @@ const logger = log("peer", "files");
 
 /** How often shared files are checked for changes on disk. */
 export const CHANGE_CHECK_MS = 5000;
+/** How long a stopping peer waits for the trackers to hear that it no longer serves. */
+export const AWAY_TIMEOUT_MS = 2000;
 
 /** A user-facing failure: its message is shown after `error: `. */
 export class FileError extends Error {
@@ -112,6 +114,15 @@ export class FileService {
     if (typeof grantKey === "string") this.#grantKey = grantKey;
     this.server?.setKey(this.#grantKey);
     this.#online = true;
+    // A session resumed after a quit was marked away (see away()); lookups list this peer again.
+    const serving = await this.#opts.client.request("set_serving", { serving: true }).catch(
+      (err) => ({ ok: false, error: describeError(err) }),
+    );
+    if (!serving.ok) {
+      logger.warn("Cannot tell the trackers this peer serves again: {error}", {
+        error: serving.error,
+      });
+    }
     // A download from one seeder needs one worker: start it now so that the download does not wait.
     this.#pool.warm(1);
     for (const f of this.served.all()) {
@@ -126,6 +137,29 @@ export class FileService {
     for (const rec of this.db.downloads()) {
       if (rec.status !== "D" || this.#active(rec)) continue;
       await this.#resume(rec);
+    }
+  }
+
+  /**
+   * Before the peer stops without logging out (quit, end of input, SIGINT,
+   * SIGTERM): the trackers keep its session and offers but leave it out of
+   * lookups, so that downloaders do not try a peer that is gone; the next
+   * start (or login) makes it serve again. Best effort, at most `timeoutMs`.
+   */
+  async away(timeoutMs = AWAY_TIMEOUT_MS): Promise<void> {
+    if (!this.#online) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const told = this.#opts.client.request("set_serving", { serving: false }).then(
+      (res) => res.ok ? null : res.error,
+      (err) => describeError(err),
+    );
+    const late = new Promise<string>((r) => {
+      timer = setTimeout(() => r(`no answer within ${timeoutMs} ms`), timeoutMs);
+    });
+    const error = await Promise.race([told, late]);
+    clearTimeout(timer);
+    if (error !== null) {
+      logger.warn("Cannot tell the trackers this peer stops serving: {error}", { error });
     }
   }
 

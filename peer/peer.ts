@@ -43,6 +43,30 @@ export async function runPeer(options: PeerOptions): Promise<number> {
     await client.close();
     throw err;
   }
+  let stopping = false;
+  /** Quit, end of input or a signal: offers are set aside at the trackers, then everything closes. */
+  const stop = async () => {
+    stopping = true;
+    await files.away();
+    await files.close();
+    await client.close();
+  };
+  const onSignal = (code: number) => () => {
+    // A second signal while stopping ends the process at once.
+    if (stopping) Deno.exit(code);
+    stop().finally(() => Deno.exit(code));
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", onSignal(130)],
+    ["SIGTERM", onSignal(143)],
+  ];
+  for (const [signal, handler] of signals) {
+    try {
+      Deno.addSignalListener(signal, handler);
+    } catch {
+      // Not every platform has every signal (Windows has no SIGTERM).
+    }
+  }
   try {
     await runShell({
       files,
@@ -55,8 +79,12 @@ export async function runPeer(options: PeerOptions): Promise<number> {
       interactive: Deno.stdin.isTerminal(),
     });
   } finally {
-    await files.close();
-    await client.close();
+    for (const [signal, handler] of signals) {
+      try {
+        Deno.removeSignalListener(signal, handler);
+      } catch { /* never added */ }
+    }
+    if (!stopping) await stop();
   }
   return 0;
 }

@@ -263,3 +263,28 @@ Deno.test("two downloads at once in one peer both complete correctly", async () 
     ]);
   });
 });
+
+Deno.test("a seeder that quits or gets SIGTERM is no longer listed, and is again when it starts with its stored session", async () => {
+  await Swarm.run(async (s) => {
+    const alice = await s.member("alice");
+    const bob = await s.member("bob");
+    const src = await s.mkdir("src");
+    await writeRandomFile(`${src}/doc.bin`, PIECE_SIZE + 100);
+    await alice.ok(`upload_file ${src}/doc.bin ${GROUP}`);
+    const seeders = async () =>
+      parseListFiles(await bob.run(`list_files ${GROUP}`)).get("doc.bin")?.seeders;
+    assert.equal(await seeders(), 1);
+
+    await alice.close(); // end of input, as `quit`
+    assert.equal(alice.exit?.code ?? (await alice.child.status).code, 0);
+    assert.equal(await seeders(), 0, "a peer that quit is not offered to downloaders");
+
+    const again = await s.start("alice-again", { stateDir: alice.stateDir, addr: alice.addr });
+    await waitFor(async () => (await seeders()) === 1, { what: "alice listed again" });
+
+    await again.kill("SIGTERM");
+    assert.equal((await again.child.status).code, 143);
+    assert.equal(await seeders(), 0, "a peer stopped by SIGTERM is not offered either");
+    assert.match(await bob.run("whoami").then((l) => l.join("\n")), /bob/);
+  });
+});
