@@ -69,12 +69,17 @@ const writeFile = (create: boolean, dropBehind = false) =>
   });
 let fresh: number;
 let resident: number;
-let dropped: number;
+let dropped: number | undefined;
 try {
   fresh = await writeFile(true);
   resident = await writeFile(false);
   await Deno.remove(path);
-  dropped = await writeFile(true, true);
+  // Without FFI (or off Linux) nothing can be dropped, and the figure is left out.
+  const probe = PageDropper.open(dir);
+  if (probe) {
+    probe.close();
+    dropped = await writeFile(true, true);
+  }
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
@@ -112,6 +117,7 @@ const result = {
   loopback_ms: loopback,
 };
 for (const [k, v] of Object.entries(result)) {
+  if (v === undefined) continue;
   console.error(`${k.padEnd(18)} ${v.toFixed(0).padStart(6)} ms per GiB`);
 }
 console.log(JSON.stringify({ floor: result }));

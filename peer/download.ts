@@ -292,11 +292,18 @@ export class Download {
     }
   }
 
-  /** Requests to keep outstanding per connection, from the budget shared by the open ones. */
+  /**
+   * Requests to keep outstanding per connection, from the budget shared by
+   * the connections that are open or opening for the first time (not those
+   * retrying a peer that failed, which may be gone: they count once open).
+   */
   #depth(): number {
     let open = 0;
-    for (const s of this.#slots.values()) if (!s.dropped && s.conn !== null) open++;
-    return Math.max(MIN_DEPTH, Math.min(PIPELINE_DEPTH, Math.ceil(IN_FLIGHT_BUDGET / open)));
+    for (const s of this.#slots.values()) {
+      if (!s.dropped && s.conn !== null && (s.opened || s.failures === 0)) open++;
+    }
+    const share = Math.floor(IN_FLIGHT_BUDGET / Math.max(1, open));
+    return Math.max(MIN_DEPTH, Math.min(PIPELINE_DEPTH, share));
   }
 
   #open(s: Slot): void {

@@ -57,6 +57,8 @@ export class FileService {
   #grantKey: string | null = null;
   #online = false;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
+  /** True once the trackers have heard that this session serves (see online()). */
+  #serving = false;
   /** Whole-file hashes run in the piece-server workers. */
   #hashHost: HashHost = {
     hashChannel: (onEvent) => {
@@ -96,7 +98,10 @@ export class FileService {
       if ("deleted" in f) server.delete(f.group, f.name);
       else server.set(f);
     };
-    this.#checkTimer = setInterval(() => this.#checkAll(), CHANGE_CHECK_MS);
+    this.#checkTimer = setInterval(() => {
+      if (this.#online && !this.#serving) this.#serveAgain();
+      this.#checkAll();
+    }, CHANGE_CHECK_MS);
   }
 
   /** Stops everything: transfers, the piece server, the workers, the database. */
@@ -115,14 +120,8 @@ export class FileService {
     this.server?.setKey(this.#grantKey);
     this.#online = true;
     // A session resumed after a quit was marked away (see away()); lookups list this peer again.
-    const serving = await this.#opts.client.request("set_serving", { serving: true }).catch(
-      (err) => ({ ok: false, error: describeError(err) }),
-    );
-    if (!serving.ok) {
-      logger.warn("Cannot tell the trackers this peer serves again: {error}", {
-        error: serving.error,
-      });
-    }
+    this.#serving = false;
+    await this.#serveAgain();
     // A download from one seeder needs one worker: start it now so that the download does not wait.
     this.#pool.warm(1);
     for (const f of this.served.all()) {
@@ -137,6 +136,19 @@ export class FileService {
     for (const rec of this.db.downloads()) {
       if (rec.status !== "D" || this.#active(rec)) continue;
       await this.#resume(rec);
+    }
+  }
+
+  /** Tells the trackers this peer serves; until they have heard it, the change check retries. */
+  async #serveAgain(): Promise<void> {
+    const res = await this.#opts.client.request("set_serving", { serving: true }).catch(
+      (err) => ({ ok: false as const, error: describeError(err) }),
+    );
+    if (res.ok) this.#serving = this.#online;
+    else {
+      logger.warn("Cannot tell the trackers this peer serves again: {error}", {
+        error: res.error,
+      });
     }
   }
 

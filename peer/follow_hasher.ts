@@ -78,6 +78,7 @@ export class FollowHasher {
     try {
       if (!this.#hash) {
         const { createHash } = await import("node:crypto");
+        if (this.#done) return; // cancelled while loading: open nothing
         this.#hash = createHash("sha1");
         this.#file = Deno.openSync(this.#path, { read: true });
         this.#buf = new Uint8Array(CHUNK);

@@ -43,17 +43,20 @@ export async function runPeer(options: PeerOptions): Promise<number> {
     await client.close();
     throw err;
   }
-  let stopping = false;
-  /** Quit, end of input or a signal: offers are set aside at the trackers, then everything closes. */
-  const stop = async () => {
-    stopping = true;
-    await files.away();
-    await files.close();
-    await client.close();
-  };
+  /** The one shutdown (quit, end of input or a signal): offers set aside at the trackers, then everything closes. */
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    stopping ??= (async () => {
+      await files.away();
+      await files.close();
+      await client.close();
+    })();
+  /** The exit code of the signal that stopped the peer, if one did. */
+  let signalCode: number | null = null;
   const onSignal = (code: number) => () => {
     // A second signal while stopping ends the process at once.
-    if (stopping) Deno.exit(code);
+    if (signalCode !== null) Deno.exit(code);
+    signalCode = code;
     stop().finally(() => Deno.exit(code));
   };
   const signals: [Deno.Signal, () => void][] = [
@@ -79,14 +82,15 @@ export async function runPeer(options: PeerOptions): Promise<number> {
       interactive: Deno.stdin.isTerminal(),
     });
   } finally {
+    // Also when a signal began the stop and the input then ended: wait for it to finish.
+    await stop();
     for (const [signal, handler] of signals) {
       try {
         Deno.removeSignalListener(signal, handler);
       } catch { /* never added */ }
     }
-    if (!stopping) await stop();
   }
-  return 0;
+  return signalCode ?? 0;
 }
 
 /** The default state directory of the peer at `addr`. */

@@ -283,7 +283,6 @@ Deno.test("a seeder that quits or gets SIGTERM is no longer listed, and is again
     await waitFor(async () => (await seeders()) === 1, { what: "alice listed again" });
 
     await again.kill("SIGTERM");
-    assert.equal((await again.child.status).code, 143);
     assert.equal(await seeders(), 0, "a peer stopped by SIGTERM is not offered either");
     assert.match(await bob.run("whoami").then((l) => l.join("\n")), /bob/);
   });
