@@ -40,7 +40,7 @@ Deno.test("login with the right password opens a session with the proposed token
     user: "alice",
     addr: "10.0.0.1:7000",
   });
-  assert.equal(h.state.online("alice"), true);
+  assert.equal(h.state.sessionByUser.has("alice"), true);
 });
 
 Deno.test("login fails for an unknown user, a wrong password or a bad address", () => {
@@ -67,7 +67,7 @@ Deno.test("login fails for an unknown user, a wrong password or a bad address", 
     'Invalid port in "10.0.0.1:70000": expected 1-65535',
   );
   h.fails("login", { user: "alice" }, undefined, "missing argument addr");
-  assert.equal(h.state.online("alice"), false);
+  assert.equal(h.state.sessionByUser.has("alice"), false);
 });
 
 Deno.test("login from another address moves the session and withdraws the user's shares", () => {
@@ -119,8 +119,8 @@ Deno.test("another user logging in at the same address ends the first session an
   h.ok("share_file", fileArgs("g", "f"), alice);
   h.signIn("carol", "10.0.0.1:7000");
   assert.deepEqual(h.read("whoami", {}, alice), { ok: false, error: "not logged in" });
-  assert.equal(h.state.online("alice"), false);
-  assert.equal(h.state.online("bob"), true);
+  assert.equal(h.state.sessionByUser.has("alice"), false);
+  assert.equal(h.state.sessionByUser.has("bob"), true);
   assert.deepEqual(okData(h.read("list_files", { group: "g" }, bob)).files, []);
 });
 
@@ -132,7 +132,7 @@ Deno.test("logout ends the session and withdraws the user's shares", () => {
   h.ok("share_file", fileArgs("g", "f"), alice);
   h.ok("share_file", fileArgs("g", "f2"), bob);
   assert.deepEqual(h.ok("logout", {}, alice), { user: "alice" });
-  assert.equal(h.state.online("alice"), false);
+  assert.equal(h.state.sessionByUser.has("alice"), false);
   assert.deepEqual(h.read("whoami", {}, alice), { ok: false, error: "not logged in" });
   h.fails("logout", {}, alice, "not logged in");
   assert.equal(h.state.file("g", "f"), undefined);

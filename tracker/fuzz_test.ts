@@ -256,7 +256,7 @@ function assertConsistent(state: TrackerState): void {
       assert.equal(src.user, user);
       assert.ok(state.users.has(user), `source ${user} does not exist`);
       assert.ok(g.members.includes(user), `source ${user} is not a member of ${f.group}`);
-      assert.ok(state.online(user), `source ${user} is offline`);
+      assert.ok(state.sessionByUser.has(user), `source ${user} is offline`);
       assert.equal(src.have.length, Math.ceil(n / 8));
       assert.equal(src.count, popcount(src.have));
       assert.ok(src.count <= n);

@@ -175,11 +175,6 @@ export class TrackerState {
     return token === undefined ? undefined : this.sessions.get(token);
   }
 
-  /** True when `user` is logged in. */
-  online(user: string): boolean {
-    return this.sessionByUser.has(user);
-  }
-
   /** The session of `user` if they are logged in and their peer is serving. */
   serving(user: string): Session | undefined {
     const token = this.sessionByUser.get(user);
