@@ -160,18 +160,13 @@ export class FileService {
    */
   async away(timeoutMs = AWAY_TIMEOUT_MS): Promise<void> {
     if (!this.#online) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const told = this.#opts.client.request("set_serving", { serving: false }).then(
-      (res) => res.ok ? null : res.error,
-      (err) => describeError(err),
-    );
-    const late = new Promise<string>((r) => {
-      timer = setTimeout(() => r(`no answer within ${timeoutMs} ms`), timeoutMs);
-    });
-    const error = await Promise.race([told, late]);
-    clearTimeout(timer);
-    if (error !== null) {
-      logger.warn("Cannot tell the trackers this peer stops serving: {error}", { error });
+    const res = await this.#opts.client
+      .request("set_serving", { serving: false }, { deadlineMs: timeoutMs })
+      .catch((err) => ({ ok: false as const, error: describeError(err) }));
+    if (!res.ok) {
+      logger.warn("Cannot tell the trackers this peer stops serving: {error}", {
+        error: res.error,
+      });
     }
   }
 

@@ -86,13 +86,18 @@ export class TrackerClient {
    * Sends a command and resolves with the tracker's answer. A command that the
    * tracker refuses resolves with `ok: false`; rejects with
    * {@linkcode NoTrackerError} when no tracker answered before the deadline,
-   * or with a `ConnectionError` when the client is closed.
+   * or with a `ConnectionError` when the client is closed. `deadlineMs`
+   * shortens the failover deadline for this request.
    */
-  async request(cmd: string, args: Record<string, unknown> = {}): Promise<TrackerResult> {
+  async request(
+    cmd: string,
+    args: Record<string, unknown> = {},
+    options: { deadlineMs?: number } = {},
+  ): Promise<TrackerResult> {
     const id = `${this.#clientId}-${++this.#seq}`;
     const msg: Message = { t: "req", id, cmd, args };
     if (this.token !== undefined) msg.token = this.token;
-    const deadline = Date.now() + this.#deadlineMs;
+    const deadline = Date.now() + Math.min(this.#deadlineMs, options.deadlineMs ?? Infinity);
     let backoff = BACKOFF_START_MS;
     let last = "no attempt made";
     for (;;) {
