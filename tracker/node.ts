@@ -37,6 +37,18 @@ export interface NodeOptions {
   heartbeatMs: number;
   /** How long a secondary waits for a dropped link to come back before it promotes itself. */
   graceMs: number;
+  /** Told of every entry applied here and of role changes (soft state kept beside the log). */
+  observer?: NodeObserver;
+}
+
+/** What the soft state beside the log (liveness, revocations) hears from the node. */
+export interface NodeObserver {
+  /** An entry was applied here, as primary, as secondary, or merged. */
+  applied(entry: LogEntry, result: Result): void;
+  /** The whole state was replaced (a snapshot adopted); entries before it were not seen. */
+  reset(state: TrackerState): void;
+  /** This tracker became primary. */
+  promoted(): void;
 }
 
 class NotPrimary extends Error {}
@@ -205,6 +217,7 @@ export class TrackerNode {
     const entry: LogEntry = { index: this.state.index + 1, epoch: this.epoch, op };
     if (reqId !== undefined) entry.reqId = reqId;
     const result = this.state.apply(entry);
+    this.#opts.observer?.applied(entry, result);
     this.#appliedAt = unixMs();
     // Entries are persisted and shipped in batches, once per turn of the event
     // loop; no client is answered before its entry is flushed (see #commit).
@@ -255,6 +268,7 @@ export class TrackerNode {
     this.#setRole("primary");
     this.#lostAt = 0;
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
+    this.#opts.observer?.promoted();
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
     this.#ensureGrantKey().catch((err) =>
       logger.error("Cannot make the grant key: {error}", { error: describeError(err) })
@@ -393,6 +407,7 @@ export class TrackerNode {
           local: this.state.index,
         });
         this.state = TrackerState.fromSnapshot(snap);
+        this.#opts.observer?.reset(this.state);
         this.#appliedAt = unixMs();
         this.#store.writeSnapshot(this.state, true);
         this.#raiseEpoch(this.state.epoch);
@@ -469,7 +484,7 @@ export class TrackerNode {
       if (e.index !== this.state.index + 1) {
         throw new Error(`gap in the log: got ${e.index} after ${this.state.index}`);
       }
-      this.state.apply(e);
+      this.#opts.observer?.applied(e, this.state.apply(e));
       fresh.push(e);
       this.#raiseEpoch(e.epoch);
     }
