@@ -50,6 +50,28 @@ export const PICK_WINDOW = 32;
  * faster on loopback. Two connections share a transfer worker (worker_pool.ts).
  */
 export const MIN_CONNECTIONS = 2;
+/**
+ * A source that delivers no piece for this long while requests to it are
+ * outstanding is dropped (its connection closed, its pieces asked elsewhere)
+ * and retried with backoff: a peer whose host vanished sends no FIN.
+ */
+export const SOURCE_STALL_MS = 5000;
+/** The same for a source the trackers no longer list as online. */
+export const OFFLINE_STALL_MS = 1000;
+/**
+ * Tracker refusals of a lookup that end the download: the file left the
+ * group, or the user is no longer a member. Anything else (no tracker, not
+ * logged in yet) is retried at the next refresh.
+ */
+const FINAL_REFUSAL = /^(no file |no group |not a member of group )/;
+
+/** The trackers refused a download's lookup; the message is theirs. */
+export class LookupRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LookupRefused";
+  }
+}
 
 /** What a download needs from the rest of the peer. */
 export interface DownloadDeps {
@@ -81,6 +103,10 @@ interface Slot {
   failures: number;
   retryAt: number;
   dropped: boolean;
+  /** Listed as online by the last lookup. */
+  listed: boolean;
+  /** When this connection last delivered a piece (or was opened), performance.now(). */
+  lastDataAt: number;
 }
 
 /** A download in progress (or ended). */
@@ -114,6 +140,8 @@ export class Download {
   #duplicates = 0;
   #refreshedAt = 0;
   #stopping = false;
+  /** True once a lookup has answered (before it, nothing is known to be missing). */
+  #looked = false;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     rec.have = sharedBitfield(rec.have);
@@ -142,6 +170,21 @@ export class Download {
     return c;
   }
 
+  /**
+   * Why the download cannot finish now, or null: some pieces are on no peer
+   * that is online (listed by the trackers or connected). It goes on by
+   * itself when a source comes back.
+   */
+  get stalled(): string | null {
+    if (this.status !== "D" || !this.#looked) return null;
+    let missing = 0;
+    for (let p = 0; p < this.n; p++) {
+      if (!hasBit(this.rec.have, p) && this.#availability[p] === 0) missing++;
+    }
+    if (missing === 0) return null;
+    return `no online peer has ${missing} of ${this.n} pieces`;
+  }
+
   /** Bytes per second over the last two seconds. */
   get rate(): number {
     const now = performance.now();
@@ -161,6 +204,7 @@ export class Download {
     this.#timers.push(setInterval(() => {
       const due = this.#hasPartialPeer() ? PARTIAL_REFRESH_MS : REFRESH_INTERVAL_MS;
       if (performance.now() - this.#refreshedAt >= due - PARTIAL_REFRESH_MS / 2) this.#refresh();
+      this.#dropStalled();
     }, PARTIAL_REFRESH_MS));
     this.#samples.push({ t: performance.now(), bytes: 0 });
     await this.#refresh(lookup);
@@ -207,6 +251,9 @@ export class Download {
     try {
       r = known ?? await this.#deps.lookup(this.rec.group, this.rec.name);
     } catch (err) {
+      if (err instanceof LookupRefused && FINAL_REFUSAL.test(err.message)) {
+        return this.#fail(err.message);
+      }
       logger.warn("Lookup of {name} failed: {error}", {
         name: this.rec.name,
         error: describeError(err),
@@ -215,7 +262,12 @@ export class Download {
     }
     if (this.status !== "D") return;
     this.#grant = r.grant;
+    this.#looked = true;
     const perPeer = r.peers.length === 0 ? 1 : Math.ceil(MIN_CONNECTIONS / r.peers.length);
+    const listed = new Set(r.peers.map((p) => p.addr));
+    for (const s of this.#slots.values()) {
+      if (!listed.has(s.addr)) s.listed = false;
+    }
     for (const p of r.peers) {
       const has = p.have === "all" ? null : decodeBase64(p.have);
       for (let k = 0; k < perPeer; k++) {
@@ -224,6 +276,12 @@ export class Download {
         if (s) {
           // What a peer has only grows: keep what its welcome said, add what it reported since.
           s.has = s.has === null || has === null ? null : unionBits(s.has, has);
+          if (!s.listed && s.conn === null) {
+            // Back online after the trackers had left it out: try it at once, not after backoff.
+            s.failures = 0;
+            s.retryAt = 0;
+          }
+          s.listed = true;
           continue;
         }
         this.#slots.set(key, {
@@ -237,6 +295,8 @@ export class Download {
           failures: 0,
           retryAt: 0,
           dropped: this.#banned.has(p.addr),
+          listed: true,
+          lastDataAt: 0,
         });
       }
     }
@@ -244,9 +304,12 @@ export class Download {
     this.#pump();
   }
 
+  /** Availability counts the peers that are online: listed by the trackers or connected. */
   #recount(): void {
     const seen = new Map<string, Uint8Array | null>();
-    for (const s of this.#slots.values()) if (!s.dropped) seen.set(s.addr, s.has);
+    for (const s of this.#slots.values()) {
+      if (!s.dropped && (s.listed || s.opened)) seen.set(s.addr, s.has);
+    }
     this.#availability = availabilityOf(this.n, seen.values());
     this.#minAvailability = minOf(this.#availability);
   }
@@ -343,12 +406,14 @@ export class Download {
           ms: Math.round(performance.now() - this.startedAt),
         });
         s.opened = true;
+        s.lastDataAt = performance.now();
         s.has = e.have === "all" ? null : decodeBase64(e.have);
         this.#recount();
         break;
       case "done":
         this.#release(s, e.piece);
         s.failures = 0;
+        s.lastDataAt = performance.now();
         if (hasBit(this.rec.have, e.piece)) this.#duplicates++;
         else {
           setBit(this.rec.have, e.piece);
@@ -391,6 +456,7 @@ export class Download {
         s.refused.clear();
         s.failures++;
         s.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** s.failures);
+        this.#recount();
         logger.info("Connection to {addr} for {name} ended: {error}", {
           addr: s.addr,
           name: this.rec.name,
@@ -399,6 +465,27 @@ export class Download {
         break;
     }
     this.#pump();
+  }
+
+  /**
+   * Closes the connections that have requests outstanding and delivered
+   * nothing for {@linkcode SOURCE_STALL_MS} ({@linkcode OFFLINE_STALL_MS}
+   * once the trackers no longer list the peer); their `failed` events give
+   * the pieces to other peers.
+   */
+  #dropStalled(): void {
+    const now = performance.now();
+    for (const s of this.#slots.values()) {
+      if (s.conn === null || !s.opened || s.requested.size === 0) continue;
+      const limit = s.listed ? SOURCE_STALL_MS : OFFLINE_STALL_MS;
+      if (now - s.lastDataAt < limit) continue;
+      logger.info("{addr} delivered nothing for {ms} ms: dropping its connection", {
+        addr: s.addr,
+        ms: Math.round(now - s.lastDataAt),
+      });
+      s.lastDataAt = now;
+      this.#deps.pool.close(s.conn);
+    }
   }
 
   /** Pieces already asked of this slot's peer address (over all its connections) or refused. */
