@@ -4,7 +4,7 @@
  * applied through the log. Both are pure functions of the state.
  */
 import { fail, ok, type Op, type Result } from "./ops.ts";
-import { pieceCount, type TrackerState } from "./state.ts";
+import { pieceCount, type Session, type TrackerState } from "./state.ts";
 import { checkFileName, checkId, clip } from "../shared/names.ts";
 import { formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
 import { encodeBase64 } from "../shared/base64.ts";
@@ -255,17 +255,26 @@ function proposeShare(
   };
 }
 
+/** Which sessions' peers are alive; without it every serving session counts as online. */
+export interface Liveness {
+  online(session: Session): boolean;
+}
+
 /** Answers a read command from the state. */
-export function query(state: TrackerState, req: Request): Result {
+export function query(state: TrackerState, req: Request, live?: Liveness): Result {
   try {
-    return queryUnchecked(state, req);
+    return queryUnchecked(state, req, live);
   } catch (err) {
     if (err instanceof BadArgs) return fail(err.message);
     throw err;
   }
 }
 
-function queryUnchecked(state: TrackerState, req: Request): Result {
+function queryUnchecked(state: TrackerState, req: Request, live?: Liveness): Result {
+  const online = (user: string) => {
+    const s = state.serving(user);
+    return s && (!live || live.online(s)) ? s : undefined;
+  };
   const who = caller(state, req);
   if (typeof who !== "string") return who;
   const a = req.args;
@@ -302,7 +311,7 @@ function queryUnchecked(state: TrackerState, req: Request): Result {
         let seeders = 0;
         let partial = 0;
         for (const src of f.sources.values()) {
-          if (!state.serving(src.user)) continue;
+          if (!online(src.user)) continue;
           if (src.count === n) seeders++;
           else partial++;
         }
@@ -321,7 +330,7 @@ function queryUnchecked(state: TrackerState, req: Request): Result {
       const n = pieceCount(f.size, f.pieceSize);
       const peers = [];
       for (const src of f.sources.values()) {
-        const s = state.serving(src.user);
+        const s = online(src.user);
         if (src.user === who || !s) continue;
         peers.push({
           user: src.user,

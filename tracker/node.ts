@@ -16,7 +16,7 @@ import type { Link } from "./link.ts";
 import { type ActiveLink, LinkManager } from "./link_manager.ts";
 import type { LogEntry, Op, Result } from "./ops.ts";
 import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
-import { type StateSnapshot, TrackerState } from "./state.ts";
+import { type Session, type StateSnapshot, TrackerState } from "./state.ts";
 import type { Store } from "./store.ts";
 import { nextEpoch, parseView, type Role, shouldLead, type TrackerView } from "./roles.ts";
 
@@ -49,6 +49,8 @@ export interface NodeObserver {
   reset(state: TrackerState): void;
   /** This tracker became primary. */
   promoted(): void;
+  /** Whether a session's peer is alive (heard from lately); lookups and counts leave others out. */
+  online(session: Session): boolean;
 }
 
 class NotPrimary extends Error {}
@@ -157,7 +159,7 @@ export class TrackerNode {
       let r: Result;
       if (READ_COMMANDS.has(req.cmd)) {
         await this.#commit(this.state.index);
-        r = query(this.state, req);
+        r = query(this.state, req, this.#opts.observer);
       } else {
         r = await this.#write(req, id);
       }
