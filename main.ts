@@ -40,6 +40,8 @@ stdin, one per line; type 'help').
 options:
   --state-dir <dir>      where this peer keeps its state (default ~/.shoal/peer-<ip>_<port>)
   --workers <n>          transfer workers (default 2 x the number of cores)
+  --keepalive <ms>       keepalive interval with the trackers; silent for 3 intervals
+                         means offline (default 1000)
   -h, --help             show this help`;
 
 class UsageError extends Error {}
@@ -91,6 +93,7 @@ async function peer(args: string[]): Promise<number> {
     options: {
       "state-dir": { type: "string" },
       workers: { type: "string" },
+      keepalive: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -114,7 +117,16 @@ async function peer(args: string[]): Promise<number> {
     }
   }
   const { runPeer } = await import("./peer/peer.ts");
-  return await runPeer({ addr, trackers, stateDir: values["state-dir"], workers });
+  let keepaliveMs: number | undefined;
+  if (values.keepalive !== undefined) {
+    keepaliveMs = Number(values.keepalive);
+    if (!Number.isInteger(keepaliveMs) || keepaliveMs < 100 || keepaliveMs > 60_000) {
+      throw new UsageError(
+        `--keepalive must be a whole number of milliseconds from 100 to 60000\n${PEER_USAGE}`,
+      );
+    }
+  }
+  return await runPeer({ addr, trackers, stateDir: values["state-dir"], workers, keepaliveMs });
 }
 
 /** Runs the command line; returns the exit code. */

@@ -322,6 +322,8 @@ export class Download {
     for (const s of this.#slots.values()) {
       if (s.dropped) continue;
       if (s.conn === null) {
+        // A peer the trackers list as offline is tried again once they list it.
+        if (!s.listed) continue;
         if (s.retryAt > now) {
           nextRetry = Math.min(nextRetry, s.retryAt);
           continue;

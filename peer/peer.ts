@@ -9,6 +9,7 @@ import { runShell } from "./shell.ts";
 import { TrackerClient } from "./tracker_client.ts";
 import { FileService } from "./file_service.ts";
 import { defaultWorkers } from "./worker_pool.ts";
+import { TrackerWatch } from "./tracker_watch.ts";
 
 /** Options for {@linkcode runPeer}. */
 export interface PeerOptions {
@@ -20,6 +21,8 @@ export interface PeerOptions {
   stateDir?: string;
   /** Transfer workers; default twice the number of cores. */
   workers?: number;
+  /** Keepalive interval with the trackers (ms); default 1000. */
+  keepaliveMs?: number;
 }
 
 /** Runs a peer until its shell ends; returns the process exit code. */
@@ -43,10 +46,17 @@ export async function runPeer(options: PeerOptions): Promise<number> {
     await client.close();
     throw err;
   }
+  // Keeps the session online at the trackers and brings revocations to the piece server.
+  const watch = new TrackerWatch({
+    client,
+    intervalMs: options.keepaliveMs,
+    revoked: (news) => files.server?.revoke(news),
+  });
   /** The one shutdown (quit, end of input or a signal): offers set aside at the trackers, then everything closes. */
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
+      watch.stop();
       await files.away();
       await files.close();
       await client.close();

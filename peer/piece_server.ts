@@ -11,11 +11,12 @@ import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Message } from "../shared/frame.ts";
-import { verifyGrant } from "../shared/grant.ts";
+import { type Grant, type RevocationNews, verifyGrant } from "../shared/grant.ts";
 import { readFullySync } from "../shared/read_fully.ts";
 import { hasBit } from "../shared/bitfield.ts";
 import { log } from "../shared/log.ts";
 import type { ServedFile, ServedFiles } from "./served_files.ts";
+import { RevokedGrants } from "./revoked_grants.ts";
 
 const logger = log("peer", "server");
 
@@ -59,6 +60,9 @@ export class PieceServer {
   #opts: PieceServerOptions;
   #conns = new Set<FramedConn>();
   #perHost = new Map<string, number>();
+  /** The grant each admitted connection is served under. */
+  #grants = new Map<FramedConn, Grant>();
+  #revoked = new RevokedGrants();
   #done: Promise<void>;
 
   constructor(listener: Deno.Listener, opts: PieceServerOptions) {
@@ -74,6 +78,40 @@ export class PieceServer {
     } catch { /* closed */ }
     for (const c of this.#conns) c.close();
     await this.#done;
+  }
+
+  /**
+   * Takes revocations from the trackers: connections served under a grant
+   * they void are closed at once (no further byte), and such grants are
+   * refused from now on.
+   */
+  revoke(news: RevocationNews, now = Date.now()): void {
+    this.#revoked.add(news, now);
+    this.#closeWhere((g) => this.#revoked.voids(g), "grant revoked");
+  }
+
+  /** Closes the connections that serve a file no longer offered here. */
+  dropFile(group: string, name: string): void {
+    this.#closeWhere((g) => g.group === group && g.name === name, `${name} is no longer shared`);
+  }
+
+  /** Closes every served connection (this peer's user logged out). */
+  dropAll(): void {
+    this.#closeWhere(() => true, "this peer is not logged in");
+  }
+
+  #closeWhere(match: (g: Grant) => boolean, why: string): void {
+    for (const [fc, g] of this.#grants) {
+      if (!match(g)) continue;
+      logger.info("Closing {remote} ({user}, {name}): {why}", {
+        remote: fc.remote,
+        user: g.user,
+        name: g.name,
+        why,
+      });
+      this.#grants.delete(fc);
+      fc.close();
+    }
   }
 
   async #accept(): Promise<void> {
@@ -95,6 +133,7 @@ export class PieceServer {
         ).finally(() => {
           fc.close();
           this.#conns.delete(fc);
+          this.#grants.delete(fc);
           const left = (this.#perHost.get(host) ?? 1) - 1;
           if (left > 0) this.#perHost.set(host, left);
           else this.#perHost.delete(host);
@@ -169,10 +208,17 @@ export class PieceServer {
     // The grant is checked before anything about the file is told.
     const grant = await verifyGrant(key, hello.grant, { group, name, sha1 }, Date.now());
     if (typeof grant === "string") return await refuse(grant);
+    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
     if (!file || file.meta.sha1 !== sha1) return await refuse(`no file ${name} in ${group} here`);
     if (this.#opts.checkUnchanged && !(await this.#opts.checkUnchanged(file))) {
       return await refuse(`${name} changed on disk and is no longer shared`);
     }
+    // Checked again after the awaits: a revocation or a withdrawal may have come meanwhile.
+    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
+    if (this.#opts.files.get(group, name) !== file) {
+      return await refuse(`no file ${name} in ${group} here`);
+    }
+    this.#grants.set(fc, grant);
     await fc.send({ t: "welcome", have: file.have ? encodeBase64(file.have) : "all" });
     return file;
   }

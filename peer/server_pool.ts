@@ -3,6 +3,7 @@
  * (SO_REUSEPORT). The main thread mirrors its {@linkcode ServedFiles} registry
  * into every worker.
  */
+import type { RevocationNews } from "../shared/grant.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
@@ -84,6 +85,11 @@ export class ServerPool {
   /** Stops serving a file. */
   delete(group: string, name: string): void {
     this.#send({ type: "delete", group, name });
+  }
+
+  /** Revocations from the trackers: connections under a void grant close at once. */
+  revoke(news: RevocationNews): void {
+    this.#send({ type: "revoke", news });
   }
 
   /** The trackers' grant key (base64 SPKI), or null to refuse every request. */

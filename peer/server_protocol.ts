@@ -1,4 +1,5 @@
 /** Messages between the main thread and the piece-server workers. */
+import type { RevocationNews } from "../shared/grant.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { HashCommand, HashEvent } from "./hash_jobs.ts";
 
@@ -8,6 +9,7 @@ export type ServerCommand =
   | { type: "set"; file: ServedFile }
   | { type: "delete"; group: string; name: string }
   | { type: "key"; spki: string | null }
+  | { type: "revoke"; news: RevocationNews }
   | { type: "close" }
   | HashCommand;
 

@@ -58,9 +58,14 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
       break;
     case "delete":
       files.delete(m.group, m.name);
+      server?.dropFile(m.group, m.name);
       break;
     case "key":
+      if (m.spki === null) server?.dropAll();
       key = m.spki === null ? null : await importVerifyKey(m.spki);
+      break;
+    case "revoke":
+      server?.revoke(m.news);
       break;
     case "close":
       await server?.close();

@@ -13,12 +13,44 @@ export interface Grant {
   sha1: string;
   /** Expiry, ms since the epoch. */
   exp: number;
+  /**
+   * The trackers' log index when it was issued: a revocation at a later
+   * index voids it (0 for grants from before revocations existed).
+   */
+  idx?: number;
 }
 
 /** A grant as it travels: the exact signed JSON text and its signature (base64). */
 export interface SignedGrant {
   grant: string;
   sig: string;
+}
+
+/**
+ * A revocation, as the trackers send it to serving peers: every grant issued
+ * before log index `index` whose user, group and name match the fields given
+ * is void.
+ */
+export interface Revocation {
+  index: number;
+  user?: string;
+  group?: string;
+  name?: string;
+}
+
+/** What a watch brings a serving peer: revocations, and the index before which every grant is void. */
+export interface RevocationNews {
+  revocations: Revocation[];
+  /** 0, or a log index: grants issued before it are void (revocations before it may be missing). */
+  floor: number;
+}
+
+/** Whether `rev` voids `grant`. */
+export function revokes(rev: Revocation, grant: Grant): boolean {
+  return (grant.idx ?? 0) < rev.index &&
+    (rev.user === undefined || rev.user === grant.user) &&
+    (rev.group === undefined || rev.group === grant.group) &&
+    (rev.name === undefined || rev.name === grant.name);
 }
 
 /** How long a grant is valid. */
@@ -82,6 +114,9 @@ export async function verifyGrant(
   }
   if (typeof g !== "object" || g === null || Array.isArray(g)) return "malformed grant";
   if (typeof g.exp !== "number" || g.exp < now) return "grant expired";
+  if (g.idx !== undefined && (typeof g.idx !== "number" || !Number.isSafeInteger(g.idx))) {
+    return "malformed grant";
+  }
   if (g.group !== file.group || g.name !== file.name || g.sha1 !== file.sha1) {
     return "grant is for another file";
   }

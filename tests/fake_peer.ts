@@ -41,6 +41,8 @@ export class RawTracker {
   #seq = 0;
   #waiting = new Map<string, (r: Reply) => void>();
   #reading: Promise<void>;
+  #closed = false;
+  #watching: Promise<void> | null = null;
 
   private constructor(fc: FramedConn) {
     this.#fc = fc;
@@ -89,12 +91,25 @@ export class RawTracker {
     await this.call("create_user", { user, password });
     const d = await this.call("login", { user, password, addr });
     this.token = String(d.token);
+    this.#watching ??= this.#keepAlive();
+  }
+
+  /** Keeps the session online as a real peer does: a `watch` held at the tracker, re-sent when answered. */
+  async #keepAlive(): Promise<void> {
+    let since = -1;
+    while (!this.#closed) {
+      const r = await this.request("watch", { since, interval: 1000 });
+      if (r.ok && typeof r.data.index === "number") since = r.data.index;
+      else await new Promise((res) => setTimeout(res, 200));
+    }
   }
 
   /** Closes the connection. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#fc.close();
     await this.#reading;
+    await this.#watching;
   }
 }
 

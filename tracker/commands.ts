@@ -39,6 +39,7 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   "list_requests",
   "list_files",
   "lookup_file",
+  "watch",
 ]);
 
 /** What a write needs that the pure core cannot make: the time, randomness, password hashes. */
@@ -283,6 +284,9 @@ function queryUnchecked(state: TrackerState, req: Request, live?: Liveness): Res
       const s = state.session(req.token)!;
       return ok({ user: s.user, addr: s.addr });
     }
+    case "watch":
+      // The server holds the answer (tracker/presence.ts); here only the session is checked.
+      return ok({ user: who });
     case "list_groups":
       return ok({
         groups: [...state.groups.values()].map((g) => ({

@@ -107,6 +107,7 @@ export class GrantSigner {
       name: d.name,
       sha1: d.sha1,
       exp: Date.now() + GRANT_TTL_MS,
+      idx: state.index,
     });
     return { ok: true, data: { ...r.data, grant } };
   }

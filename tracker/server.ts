@@ -11,6 +11,7 @@ import type { Message } from "../shared/frame.ts";
 import { log } from "../shared/log.ts";
 import { acceptLink, jsonMessages } from "./link.ts";
 import type { TrackerNode } from "./node.ts";
+import { parseWatchArgs, type Presence } from "./presence.ts";
 
 const logger = log("tracker", "server");
 
@@ -26,11 +27,13 @@ export class TrackerServer {
   #key: CryptoKey;
   #conns = new Set<FramedConn>();
   #done: Promise<void>;
+  #presence: Presence | undefined;
 
-  constructor(listener: Deno.Listener, node: TrackerNode, key: CryptoKey) {
+  constructor(listener: Deno.Listener, node: TrackerNode, key: CryptoKey, presence?: Presence) {
     this.#listener = listener;
     this.#node = node;
     this.#key = key;
+    this.#presence = presence;
     this.#done = this.#accept();
   }
 
@@ -70,6 +73,8 @@ export class TrackerServer {
     const messages = jsonMessages(fc);
     let handedOver = false;
     let inFlight = 0;
+    /** Sessions that watch on this connection: offline at once when it closes. */
+    const watching = new Set<string>();
     let resume: (() => void) | null = null;
     try {
       // Not a for-await loop: leaving one would close the connection, and a
@@ -98,7 +103,7 @@ export class TrackerServer {
           continue;
         }
         inFlight++;
-        this.#answer(fc, msg).finally(() => {
+        this.#answer(fc, msg, watching).finally(() => {
           inFlight--;
           resume?.();
         });
@@ -111,6 +116,7 @@ export class TrackerServer {
       logger.warn("Client {remote}: {error}", { remote: fc.remote, error: describeError(err) });
     } finally {
       if (!handedOver) fc.close();
+      for (const token of watching) this.#presence?.lost(token);
     }
     const err = fc.error;
     if (err) {
@@ -118,10 +124,13 @@ export class TrackerServer {
     }
   }
 
-  async #answer(fc: FramedConn, msg: Message): Promise<void> {
+  async #answer(fc: FramedConn, msg: Message, watching: Set<string>): Promise<void> {
     let res: Message;
     try {
-      res = await this.#node.handleRequest(msg);
+      this.#presence?.heard(msg.token);
+      res = msg.cmd === "watch" && this.#presence
+        ? await this.#watch(msg, this.#presence, watching)
+        : await this.#node.handleRequest(msg);
     } catch (err) {
       logger.error("Request {cmd} failed: {error}", {
         cmd: String(msg.cmd),
@@ -135,5 +144,19 @@ export class TrackerServer {
       };
     }
     await fc.send(res).catch(() => {});
+  }
+
+  /** A peer's keepalive: checked by the node like any read, then held for revocations. */
+  async #watch(msg: Message, presence: Presence, watching: Set<string>): Promise<Message> {
+    const args = typeof msg.args === "object" && msg.args !== null ? msg.args : {};
+    const parsed = parseWatchArgs(args as Record<string, unknown>);
+    const id = typeof msg.id === "string" ? msg.id : null;
+    if (typeof parsed === "string") return { t: "res", id, ok: false, error: parsed };
+    const res = await this.#node.handleRequest(msg);
+    if (res.ok !== true || typeof msg.token !== "string") return res;
+    const data = res.data as { user: string };
+    watching.add(msg.token);
+    const answer = await presence.watch(msg.token, data.user, parsed);
+    return { t: "res", id, ok: true, data: { ...answer } };
   }
 }

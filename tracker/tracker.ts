@@ -7,6 +7,7 @@ import { runConsole } from "./console.ts";
 import { TrackerNode } from "./node.ts";
 import { TrackerServer } from "./server.ts";
 import { Store } from "./store.ts";
+import { Presence } from "./presence.ts";
 
 const logger = log("tracker");
 
@@ -50,15 +51,19 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     });
   }
   const store = new Store(`${dataDir}/tracker.db`);
-  const node = new TrackerNode({
+  // Reads the node's state through the node: a snapshot adopted later replaces it.
+  const presence = new Presence(() => node.state, () => performance.now());
+  const node: TrackerNode = new TrackerNode({
     n: opts.n,
     trackers,
     store,
     key,
     heartbeatMs: opts.heartbeatMs ?? 1000,
     graceMs: opts.graceMs ?? 1000,
+    observer: presence,
   });
-  const server = new TrackerServer(listener, node, key);
+  presence.reset(node.state);
+  const server = new TrackerServer(listener, node, key, presence);
   node.start();
   logger.info("Tracker {n} listening on {addr}, data in {dir}", {
     n: opts.n,

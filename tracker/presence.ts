@@ -1,0 +1,131 @@
+/**
+ * The tracker's soft state about peers, beside the replicated log: which
+ * sessions are alive ({@linkcode Liveness}) and which grants are revoked
+ * ({@linkcode RevocationLog}), and the `watch` requests that peers hold open
+ * to keep their session alive and to hear of revocations at once. The node
+ * feeds it every applied entry (as primary and as secondary) through
+ * {@linkcode NodeObserver}; the server asks it about watches.
+ */
+import type { NodeObserver } from "./node.ts";
+import type { LogEntry, Result } from "./ops.ts";
+import { Liveness, MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS } from "./liveness.ts";
+import { type RevocationAnswer, RevocationLog } from "./revocations.ts";
+import type { Session, TrackerState } from "./state.ts";
+
+/** The longest a watch is held before it is answered with nothing new. */
+export const MAX_WATCH_HOLD_MS = 2000;
+
+/** A watch's arguments, checked. */
+export interface WatchArgs {
+  /** The last index the watcher has heard of; -1 at its start. */
+  since: number;
+  /** Its keepalive interval: it is offline after three of them without a word. */
+  intervalMs: number;
+}
+
+/** Checks a watch request's arguments: the arguments, or why they are refused. */
+export function parseWatchArgs(args: Record<string, unknown>): WatchArgs | string {
+  const { since, interval } = args;
+  if (typeof since !== "number" || !Number.isSafeInteger(since) || since < -1) {
+    return "argument since must be an integer of at least -1";
+  }
+  if (
+    typeof interval !== "number" || !Number.isSafeInteger(interval) ||
+    interval < MIN_KEEPALIVE_MS || interval > MAX_KEEPALIVE_MS
+  ) {
+    return `argument interval must be an integer from ${MIN_KEEPALIVE_MS} to ${MAX_KEEPALIVE_MS}`;
+  }
+  return { since, intervalMs: interval };
+}
+
+interface Held {
+  wake: () => void;
+}
+
+/** Liveness, revocations and held watches of one tracker. */
+export class Presence implements NodeObserver {
+  readonly liveness = new Liveness();
+  readonly revocations: RevocationLog;
+  #state: () => TrackerState;
+  #now: () => number;
+  #held = new Map<string, Held>();
+
+  /**
+   * `state` is the node's current state (it is replaced on a snapshot);
+   * `now` a monotonic clock in ms. Call {@linkcode reset} with the state
+   * loaded at start before any entry is applied.
+   */
+  constructor(state: () => TrackerState, now: () => number) {
+    this.#state = state;
+    this.#now = now;
+    this.revocations = new RevocationLog(0);
+  }
+
+  applied(entry: LogEntry, result: Result): void {
+    const op = entry.op;
+    if (result.ok) {
+      if (op.kind === "login") this.liveness.heard(op.token, this.#now());
+      if (op.kind === "logout") {
+        this.liveness.forget(op.token);
+        this.#held.get(op.token)?.wake();
+      }
+    }
+    if (this.revocations.applied(entry, result).length > 0) {
+      for (const h of this.#held.values()) h.wake();
+    }
+  }
+
+  reset(state: TrackerState): void {
+    this.revocations.reset(state.index);
+  }
+
+  promoted(): void {
+    this.liveness.graceAll(this.#state().sessions.keys(), this.#now());
+  }
+
+  online(session: Session): boolean {
+    return this.liveness.online(session.token, this.#now());
+  }
+
+  /** A request with this token arrived: its session is alive (if it is one). */
+  heard(token: unknown, intervalMs?: number): void {
+    if (typeof token !== "string" || !this.#state().session(token)) return;
+    this.liveness.heard(token, this.#now(), intervalMs);
+  }
+
+  /** The connection that carried this session's watches closed. */
+  lost(token: string): void {
+    this.liveness.lost(token, this.#now());
+    this.#held.get(token)?.wake();
+  }
+
+  /**
+   * Answers a watch: at once when there are revocations after `since` for
+   * this user, else when one comes or after the hold (at most one interval).
+   * A second watch of the same session answers the first at once.
+   */
+  async watch(token: string, user: string, args: WatchArgs): Promise<RevocationAnswer> {
+    this.liveness.heard(token, this.#now(), args.intervalMs);
+    const answer = () => this.revocations.since(args.since, user, this.#state());
+    const first = answer();
+    if (first.revocations.length > 0 || first.floor > 0 || args.since < 0) return first;
+    this.#held.get(token)?.wake();
+    const hold = Math.min(args.intervalMs, MAX_WATCH_HOLD_MS);
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, hold);
+    const held: Held = { wake: resolve };
+    this.#held.set(token, held);
+    try {
+      await promise;
+    } finally {
+      clearTimeout(timer);
+      if (this.#held.get(token) === held) this.#held.delete(token);
+    }
+    return answer();
+  }
+
+  /** Wakes every held watch (the tracker stops or steps down). */
+  wakeAll(): void {
+    for (const h of this.#held.values()) h.wake();
+  }
+}
