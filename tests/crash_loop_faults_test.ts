@@ -248,6 +248,14 @@ async function probePrimary(pair: Pair, book: Book): Promise<number> {
   }
   // Each file, looked up by its first acknowledged source, lists the others.
   const files = [...e.files.values()];
+  // Lookups list only sources whose peer is alive (heard from lately); these
+  // sessions have no peer process, so each speaks once first, as a peer's
+  // keepalive would.
+  const sources = new Set(files.flatMap((f) => [...f.sources]));
+  await requestAll(
+    client,
+    [...sources].map((u) => ({ cmd: "whoami", args: {}, token: e.sessions.get(u) })),
+  );
   const lookups = await requestAll(
     client,
     files.map((f) => ({
