@@ -17,6 +17,8 @@ const logger = log("peer", "watch");
 export const DEFAULT_KEEPALIVE_MS = 1000;
 /** Watches are never sent closer together than this (a tracker that answers at once). */
 const MIN_GAP_MS = 20;
+/** How often a peer with no session looks whether one has begun (no request is sent). */
+const LOGIN_POLL_MS = 50;
 
 /** Options for {@linkcode TrackerWatch}. */
 export interface TrackerWatchOptions {
@@ -54,7 +56,7 @@ export class TrackerWatch {
     while (!this.#stopped) {
       const started = performance.now();
       if (this.#opts.client.token === undefined) {
-        await this.#pause(this.#interval);
+        await this.#pause(LOGIN_POLL_MS);
         continue;
       }
       let waitMs = this.#interval;
