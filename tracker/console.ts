@@ -1,4 +1,5 @@
 /** The tracker's console on stdin: `status`, `promote`, `quit`. End of input leaves it running. */
+import type { Conflict } from "./state.ts";
 import type { RunningTracker } from "./tracker.ts";
 
 /** Reads console commands from stdin; calls `quit` on `quit`. */
@@ -30,6 +31,10 @@ export async function runConsole(t: RunningTracker, quit: () => void): Promise<v
             out(`last op applied at ${isoMicros(s.appliedAt)}`);
           }
           out(`connections: ${t.server.connections}`);
+          if (typeof s.mergePending === "number" && s.mergePending > 0) {
+            out(`writes made alone waiting to be merged: ${s.mergePending}`);
+          }
+          for (const c of (s.conflicts ?? []) as Conflict[]) out(conflictLine(c));
         } else if (line === "promote") {
           t.node.forcePromote();
           out(`tracker ${t.node.n} is ${t.node.role}`);
@@ -44,6 +49,11 @@ export async function runConsole(t: RunningTracker, quit: () => void): Promise<v
   } catch {
     // stdin closed or unreadable: the tracker keeps running without a console.
   }
+}
+
+/** One merge conflict as the console lists it. */
+export function conflictLine(c: Conflict): string {
+  return `conflict: ${c.summary} from tracker ${c.from} refused: ${c.reason}`;
 }
 
 /** A Unix time in ms as ISO 8601 UTC with microseconds, e.g. `2026-11-25T14:25:21.123456Z`. */

@@ -14,6 +14,8 @@ import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { propose, query, READ_COMMANDS, type Request } from "./commands.ts";
 import type { Link } from "./link.ts";
 import { type ActiveLink, LinkManager } from "./link_manager.ts";
+import { divergence, entryId, epochAt, type EpochRuns, Merger, tailToSend } from "./merge.ts";
+import { MERGE_BATCH, MergeMessageError, parseRuns, parseTail } from "./merge_wire.ts";
 import type { LogEntry, Op, Result } from "./ops.ts";
 import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 import { type Session, type StateSnapshot, TrackerState } from "./state.ts";
@@ -26,6 +28,8 @@ const logger = log("tracker", "replication");
 const CATCH_UP_BATCH = 500;
 /** A tracker that was secondary waits this many grace periods at start for the other. */
 export const START_WAIT_GRACES = 10;
+/** The store setting that holds a solo tail not yet merged into the other tracker. */
+export const MERGE_TAIL_KEY = "merge_tail";
 
 /** Options for {@linkcode TrackerNode}. */
 export interface NodeOptions {
@@ -80,6 +84,15 @@ export class TrackerNode {
   #flushScheduled = false;
   /** When the last op was applied here (Unix ms, sub-ms precision); null before the first. */
   #appliedAt: number | null = null;
+  /**
+   * Writes this tracker acknowledged alone before it stepped down, kept (and
+   * persisted) until the primary confirms it merged them.
+   */
+  #tail: LogEntry[];
+  /** How many entries of the tail were sent on the current link. */
+  #tailSent = 0;
+  /** Primary: the merge in progress on each link. */
+  #mergers = new WeakMap<ActiveLink, Merger>();
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -90,6 +103,7 @@ export class TrackerNode {
     this.#syncing = opts.store.getMeta("syncing") === "1";
     this.#lastRole = opts.store.getMeta("role") ?? null;
     this.#commitIndex = this.state.index;
+    this.#tail = loadTail(opts.store);
     this.#links = new LinkManager({
       me: opts.n,
       other: opts.trackers[2 - opts.n]!,
@@ -137,6 +151,8 @@ export class TrackerNode {
       appliedAt: this.#appliedAt,
       commitIndex: this.#commitIndex,
       catchingUp: this.#syncing,
+      conflicts: this.state.conflicts.map((c) => ({ ...c })),
+      mergePending: this.#tail.length,
       other: l?.other
         ? {
           connected: true,
@@ -272,6 +288,7 @@ export class TrackerNode {
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
     this.#opts.observer?.promoted();
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
+    if (this.#tail.length > 0) this.#mergeOwnTail();
     this.#ensureGrantKey().catch((err) =>
       logger.error("Cannot make the grant key: {error}", { error: describeError(err) })
     );
@@ -389,7 +406,7 @@ export class TrackerNode {
       }
       case "sync":
         if (this.role !== "primary") throw new Error("sync request received while not primary");
-        return this.#serveSync(l, Number(msg.index), Number(msg.lastEpoch));
+        return this.#serveSync(l, msg);
       case "ack":
         if (this.role === "primary" && l.followerLive) {
           const idx = Number(msg.index);
@@ -404,6 +421,7 @@ export class TrackerNode {
       case "snapshot": {
         if (this.role !== "secondary") throw new Error("snapshot received while not secondary");
         const snap = msg.snap as StateSnapshot;
+        if (msg.divergedAt !== undefined) this.#keepTail(msg.divergedAt);
         logger.warn("Adopting the primary's snapshot at index {index} (local index {local})", {
           index: snap.index,
           local: this.state.index,
@@ -421,7 +439,12 @@ export class TrackerNode {
         this.#setSyncing(false);
         l.established = true;
         logger.info("Caught up with the primary at index {index}", { index: this.state.index });
+        this.#sendTail(l);
         return;
+      case "merge":
+        return this.#onMerge(l, msg);
+      case "merged":
+        return this.#onMerged(msg);
       default:
         throw new Error(`unknown link message ${msg.t}`);
     }
@@ -438,14 +461,27 @@ export class TrackerNode {
     this.#setRole("secondary");
     this.#raiseEpoch(other.epoch);
     this.#setSyncing(true);
-    l.conn.send({ t: "sync", index: this.state.index, lastEpoch: this.state.epoch }).catch(
-      () => {},
-    );
+    this.#flush();
+    l.conn.send({
+      t: "sync",
+      index: this.state.index,
+      lastEpoch: this.state.epoch,
+      runs: this.#runs(),
+    }).catch(() => {});
   }
 
-  #serveSync(l: ActiveLink, index: number, lastEpoch: number): void {
+  /** Where each epoch of this tracker's log begins (the last entry alone after a snapshot). */
+  #runs(): EpochRuns {
+    const runs = this.#store.epochRuns();
+    if (runs.length === 0 && this.state.index > 0) return [[this.state.index, this.state.epoch]];
+    return runs;
+  }
+
+  #serveSync(l: ActiveLink, msg: Message): void {
+    const index = Number(msg.index), lastEpoch = Number(msg.lastEpoch);
     this.#flush();
     const st = this.state;
+    const runs = Number.isSafeInteger(index) && index >= 0 ? parseRuns(msg.runs, index) : undefined;
     let fromLog = false;
     if (Number.isInteger(index) && index >= 0 && index <= st.index) {
       if (index === st.index && index === 0) fromLog = true;
@@ -465,8 +501,23 @@ export class TrackerNode {
       }
       l.acked = index;
     } else {
-      l.conn.send({ t: "snapshot", snap: st.toSnapshot() }).catch(() => {});
+      // A secondary whose log goes on past the last entry both logs share
+      // holds writes it made alone: it is told where, to merge them.
+      const d = runs ? this.#divergence(index, runs) : index;
+      const snapshot: Message = { t: "snapshot", snap: st.toSnapshot() };
+      if (d < index) snapshot.divergedAt = d;
+      l.conn.send(snapshot).catch(() => {});
       l.acked = 0;
+      if (d < index) {
+        logger.warn(
+          "The logs diverged after index {d}: tracker {other} has {count} entries of its own",
+          {
+            d,
+            other: 3 - this.n,
+            count: index - d,
+          },
+        );
+      }
     }
     l.followerLive = true;
     l.established = true;
@@ -474,6 +525,136 @@ export class TrackerNode {
     logger.info("Secondary catching up from index {index} by {how}", {
       index,
       how: fromLog ? "log" : "snapshot",
+    });
+  }
+
+  /** The last index this log shares with a secondary's whose epochs begin at `runs`. */
+  #divergence(index: number, runs: EpochRuns): number {
+    const st = this.state;
+    return divergence(Math.min(index, st.index), {
+      mine: (i) => i === st.index ? st.epoch : this.#store.entry(i)?.epoch,
+      theirs: (i) => epochAt(runs, index, i),
+    });
+  }
+
+  // ---- merging a solo tail after a partition ----
+
+  /**
+   * Secondary, about to adopt the primary's snapshot: keeps (durably) its own
+   * entries after index `d`, the last one both logs share.
+   */
+  #keepTail(d: unknown): void {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0 || d > this.state.index) {
+      throw new MergeMessageError("Snapshot with a malformed divergence index");
+    }
+    this.#flush();
+    const first = this.#store.firstIndex();
+    if (this.state.index > d && (first === 0 || first > d + 1)) {
+      logger.error(
+        "Entries {from} to {to} of this tracker's own writes are compacted: they are lost",
+        {
+          from: d + 1,
+          to: first === 0 ? this.state.index : first - 1,
+        },
+      );
+    }
+    const entries: LogEntry[] = [];
+    for (let from = d;;) {
+      const batch = this.#store.entriesAfter(from, 1000);
+      if (batch.length === 0) break;
+      entries.push(...batch);
+      from = batch[batch.length - 1]!.index;
+    }
+    const fresh = tailToSend(this.state, entries);
+    const known = new Set(this.#tail.map(entryId));
+    const added = fresh.filter((e) => !known.has(entryId(e)));
+    if (added.length === 0) return;
+    this.#tail = [...this.#tail, ...added];
+    this.#store.setMeta(MERGE_TAIL_KEY, JSON.stringify(this.#tail));
+    logger.warn("Tracker {n} keeps {count} writes it made alone after index {d}, to merge them", {
+      n: this.n,
+      count: added.length,
+      d,
+    });
+  }
+
+  /** Secondary, caught up: sends its kept tail to the primary. */
+  #sendTail(l: ActiveLink): void {
+    const tail = this.#tail;
+    if (tail.length === 0) return;
+    this.#tailSent = tail.length;
+    for (let i = 0; i < tail.length; i += MERGE_BATCH) {
+      l.conn.send({
+        t: "merge",
+        entries: tail.slice(i, i + MERGE_BATCH),
+        first: i === 0,
+        last: i + MERGE_BATCH >= tail.length,
+      }).catch(() => {});
+    }
+    logger.info("Sent {count} writes made alone to the primary to merge", { count: tail.length });
+  }
+
+  /** Primary: merges a batch of the secondary's tail; answers `merged` after the last. */
+  #onMerge(l: ActiveLink, msg: Message): void {
+    if (this.role !== "primary" || !l.followerLive) {
+      throw new MergeMessageError("Merge received while not the primary of a caught-up secondary");
+    }
+    const entries = parseTail(msg.entries);
+    let merger = this.#mergers.get(l);
+    if (msg.first === true || !merger) {
+      merger = this.#merger(l.other?.n ?? 3 - this.n);
+      this.#mergers.set(l, merger);
+    }
+    merger.feed(this.state, entries);
+    if (msg.last !== true) return;
+    this.#mergers.delete(l);
+    // The merged entries reach the secondary before the confirmation does.
+    this.#flush();
+    const c = merger.counts;
+    logger.warn(
+      "Merged the writes tracker {other} made alone: {merged} applied, {conflicts} conflicts, {skipped} already here",
+      { other: 3 - this.n, ...c },
+    );
+    l.conn.send({ t: "merged", ...c }).catch(() => {});
+  }
+
+  /** Secondary: the primary has applied (or refused) every entry of the tail sent. */
+  #onMerged(msg: Message): void {
+    if (this.role !== "secondary") {
+      throw new MergeMessageError("Merged received while not secondary");
+    }
+    this.#tail = this.#tail.slice(this.#tailSent);
+    this.#tailSent = 0;
+    if (this.#tail.length === 0) this.#store.deleteMeta(MERGE_TAIL_KEY);
+    else this.#store.setMeta(MERGE_TAIL_KEY, JSON.stringify(this.#tail));
+    logger.warn(
+      "The primary merged the writes tracker {n} made alone: {merged} applied, {conflicts} conflicts, {skipped} already there",
+      { n: this.n, merged: msg.merged, conflicts: msg.conflicts, skipped: msg.skipped },
+    );
+  }
+
+  /** Becoming primary with a tail still kept: this tracker merges it itself. */
+  #mergeOwnTail(): void {
+    const merger = this.#merger(this.n);
+    merger.feed(this.state, this.#tail);
+    this.#flush();
+    this.#tail = [];
+    this.#tailSent = 0;
+    this.#store.deleteMeta(MERGE_TAIL_KEY);
+    logger.warn(
+      "Tracker {n} merged the writes it had kept itself: {merged} applied, {conflicts} conflicts, {skipped} already here",
+      { n: this.n, ...merger.counts },
+    );
+  }
+
+  #merger(from: number): Merger {
+    return new Merger({
+      from,
+      now: Date.now,
+      append: (op, reqId) => this.#append(op, reqId).result,
+      holds: (e) => this.#store.entry(e.index)?.epoch === e.epoch,
+      conflict: (c) =>
+        logger.warn("Merge conflict: {summary} from tracker {from} refused: {reason}", { ...c }),
     });
   }
 
@@ -486,7 +667,9 @@ export class TrackerNode {
       if (e.index !== this.state.index + 1) {
         throw new Error(`gap in the log: got ${e.index} after ${this.state.index}`);
       }
-      this.#opts.observer?.applied(e, this.state.apply(e));
+      // Applied whether or not an observer listens (`?.` would skip the argument too).
+      const result = this.state.apply(e);
+      this.#opts.observer?.applied(e, result);
       fresh.push(e);
       this.#raiseEpoch(e.epoch);
     }
@@ -495,5 +678,17 @@ export class TrackerNode {
     this.#store.maybeCompact(this.state);
     this.#commitIndex = this.state.index;
     l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
+  }
+}
+
+/** The solo tail a previous run kept, if any. */
+function loadTail(store: Store): LogEntry[] {
+  const raw = store.getMeta(MERGE_TAIL_KEY);
+  if (raw === undefined) return [];
+  try {
+    return parseTail(JSON.parse(raw));
+  } catch (err) {
+    logger.error("Cannot read the kept writes to merge: {error}", { error: describeError(err) });
+    return [];
   }
 }

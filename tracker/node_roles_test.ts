@@ -21,7 +21,7 @@ Deno.test("two trackers started together settle on one primary and one live seco
   }
 });
 
-Deno.test("when two primaries meet, the later epoch stays and the other adopts its state", async () => {
+Deno.test("when two primaries meet, the later epoch stays and the other's own writes are merged into it", async () => {
   const c = await Cluster.create();
   // Each tracker reaches the other only through a gate, shut at first: a partition.
   const to1 = new Gate(c.endpoints[0]);
@@ -44,12 +44,17 @@ Deno.test("when two primaries meet, the later epoch stays and the other adopts i
     }
     to1.open = true;
     to2.open = true;
+    await waitFor("tracker 1's own write merged", () => t2.node.state.users.has("one"));
     await c.settled(2);
     assert.equal(t1.node.role, "secondary");
     assert.equal(t1.node.epoch, 2);
-    // Tracker 1's log diverged at epoch 1: it takes tracker 2's state as it is.
+    // Tracker 1's log diverged at epoch 1: it adopted tracker 2's state, and the
+    // write it acknowledged alone was applied again on tracker 2, after its own.
     assert.deepEqual(t1.node.state.toSnapshot(), t2.node.state.toSnapshot());
     assert.ok(t1.node.state.users.has("two"));
+    assert.ok(t1.node.state.users.has("one"), "the lower epoch's acknowledged write is kept");
+    assert.deepEqual(t2.node.state.conflicts, []);
+    assert.equal(t1.node.status().mergePending, 0);
   } finally {
     await c.close();
     await to1.close();

@@ -42,7 +42,34 @@ export type Op =
   | { kind: "stop_share"; user: string; group: string; name: string }
   | { kind: "report_pieces"; user: string; group: string; name: string; pieces: number[] }
   | { kind: "set_grant_key"; privateKey: string; publicKey: string }
-  | { kind: "epoch"; epoch: number; tracker: number };
+  | { kind: "epoch"; epoch: number; tracker: number }
+  | ConflictOp;
+
+/**
+ * A write of the other side of a partition that no longer held when the two
+ * logs were merged, recorded instead of it. It carries a summary of the
+ * refused op, never its secrets (no password hash, salt or token).
+ */
+export interface ConflictOp {
+  kind: "conflict";
+  /** The tracker that had acknowledged the refused write alone. */
+  from: number;
+  /** The refused write's request id, when it had one. */
+  reqId?: string;
+  /** What was refused, e.g. `create_user alice`. */
+  summary: string;
+  /** Why, e.g. `user alice already exists`. */
+  reason: string;
+  /** When it was refused (Unix ms). */
+  at: number;
+}
+
+/** Ops the trackers write themselves, never on behalf of a client. */
+export const INTERNAL_OPS: ReadonlySet<Op["kind"]> = new Set([
+  "epoch",
+  "set_grant_key",
+  "conflict",
+]);
 
 /** One entry of the replicated log. */
 export interface LogEntry {

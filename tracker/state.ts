@@ -3,12 +3,17 @@
  * state machine: {@linkcode TrackerState.apply} takes a log entry and returns
  * its result; nothing here touches a socket, a clock or a random source.
  */
-import { fail, type LogEntry, ok, type Op, type Result } from "./ops.ts";
+import { type ConflictOp, fail, type LogEntry, ok, type Op, type Result } from "./ops.ts";
 import { decodeBase64, encodeBase64 } from "../shared/base64.ts";
 import { countBits, emptyBitfield, fullBitfield, hasBit, setBit } from "../shared/bitfield.ts";
 
 /** How many request ids are remembered for exactly-once retries. */
 export const DEDUP_LIMIT = 50_000;
+/** How many merge conflicts the state keeps (the latest). */
+export const CONFLICT_LIMIT = 100;
+
+/** A write refused when the logs of a partition were merged (a `conflict` op without its kind). */
+export type Conflict = Omit<ConflictOp, "kind">;
 
 /** A registered user. */
 export interface User {
@@ -80,6 +85,8 @@ export interface StateSnapshot {
   }[];
   grantKey: { privateKey: string; publicKey: string } | null;
   dedup: [string, Result][];
+  /** Latest merge conflicts, oldest first (missing in snapshots written before merges existed). */
+  conflicts?: Conflict[];
 }
 
 /** Number of pieces of a file of `size` bytes cut into `pieceSize` pieces. */
@@ -103,6 +110,8 @@ export class TrackerState {
   readonly groups = new Map<string, Group>();
   readonly files = new Map<string, SharedFile>();
   grantKey: { privateKey: string; publicKey: string } | null = null;
+  /** The latest {@linkcode CONFLICT_LIMIT} merge conflicts, oldest first. */
+  readonly conflicts: Conflict[] = [];
   readonly #dedup = new Map<string, Result>();
 
   /** Rebuilds a state from {@linkcode TrackerState.toSnapshot} output. */
@@ -132,6 +141,7 @@ export class TrackerState {
     }
     s.grantKey = snap.grantKey;
     for (const [id, r] of snap.dedup) s.#dedup.set(id, r);
+    for (const c of snap.conflicts ?? []) s.conflicts.push({ ...c });
     return s;
   }
 
@@ -162,6 +172,7 @@ export class TrackerState {
       })),
       grantKey: this.grantKey,
       dedup: [...this.#dedup.entries()],
+      conflicts: this.conflicts.map((c) => ({ ...c })),
     };
   }
 
@@ -307,6 +318,12 @@ export class TrackerState {
         return ok();
       case "epoch":
         return ok({ epoch: op.epoch });
+      case "conflict": {
+        const { kind: _, ...conflict } = op;
+        this.conflicts.push(conflict);
+        if (this.conflicts.length > CONFLICT_LIMIT) this.conflicts.shift();
+        return fail(op.reason);
+      }
     }
   }
 

@@ -137,6 +137,23 @@ export class Store {
     return (this.#range.all(index, limit) as unknown as Row[]).map(toEntry);
   }
 
+  /**
+   * Where each epoch of the log begins: `[index, epoch]` for the first entry
+   * and for every entry whose epoch differs from the one before it.
+   */
+  epochRuns(): [number, number][] {
+    const rows = this.#db.prepare(
+      "SELECT idx, epoch FROM (SELECT idx, epoch, LAG(epoch) OVER (ORDER BY idx) AS prev FROM log) " +
+        "WHERE prev IS NULL OR prev != epoch ORDER BY idx",
+    ).all() as unknown as { idx: number; epoch: number }[];
+    return rows.map((r) => [r.idx, r.epoch]);
+  }
+
+  /** Removes a setting. */
+  deleteMeta(key: string): void {
+    this.#db.prepare("DELETE FROM meta WHERE k = ?").run(key);
+  }
+
   /** The index of the oldest entry the log holds (0 when empty). */
   firstIndex(): number {
     const row = this.#db.prepare("SELECT MIN(idx) AS m FROM log").get() as { m: number | null };
