@@ -1,10 +1,16 @@
 /**
  * The peer's durable state in `node:sqlite` (`<state-dir>/peer.db`): the files
- * it shares and every unfinished download with the pieces already verified,
- * so that a restart (even after `kill -9`) resumes where it stopped.
+ * it shares and its downloads (unfinished ones with the pieces already
+ * verified, so that a restart, even after `kill -9`, resumes where it
+ * stopped). Every share and download belongs to a user: several users may
+ * use one peer in turn, and each one's records are kept apart
+ * (see peer_db_schema.ts).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setBit } from "../shared/bitfield.ts";
+import { ORPHAN, prepareSchema, type SchemaResult } from "./peer_db_schema.ts";
+
+export { ORPHAN } from "./peer_db_schema.ts";
 
 /** What a peer needs to know about a file to serve or fetch it. */
 export interface FileMeta {
@@ -17,19 +23,55 @@ export interface FileMeta {
   sha1: string;
 }
 
-/** A file this peer shares from where it lies. */
+/** Which share: a user's file in a group. */
+export interface ShareKey {
+  user: string;
+  group: string;
+  name: string;
+}
+
+/** A file a user shares from this peer, from where it lies. */
 export interface ShareRecord extends FileMeta {
+  user: string;
   path: string;
   mtime: number;
 }
 
+/**
+ * Which download: a user's file from a group into a folder. A key without a
+ * user (a record made by code that predates users) means {@linkcode ORPHAN}.
+ */
+export interface DownloadKey {
+  user?: string;
+  group: string;
+  name: string;
+  dest: string;
+}
+
+/**
+ * How a download stands: downloading (or waiting for its user to log in),
+ * paused by its user, complete, failed.
+ */
+export type DownloadStatus = "D" | "P" | "C" | "F";
+
 /** A download, finished or not. */
 export interface DownloadRecord extends FileMeta {
+  /** Whose download it is; every record this peer makes or reads has one. */
+  user?: string;
   dest: string;
   /** Bitfield of verified pieces (piece 0 = high bit of byte 0). */
   have: Uint8Array;
-  status: "D" | "C" | "F";
+  status: DownloadStatus;
   error: string | null;
+}
+
+/** Options for {@linkcode PeerDb}. */
+export interface PeerDbOptions {
+  /**
+   * The user to give the rows of a database written before records belonged
+   * to users (asked only then); null leaves them to {@linkcode ORPHAN}.
+   */
+  legacyUser?: () => string | null;
 }
 
 /**
@@ -45,43 +87,48 @@ const WAL_CHECKPOINT_PAGES = 16384;
 /** Bytes the log file is cut back to after a checkpoint. */
 const WAL_SIZE_LIMIT = 4 * 1024 * 1024;
 
+const DOWNLOAD_KEY = "user = ? AND grp = ? AND name = ? AND dest = ?";
+
+/** The values for {@linkcode DOWNLOAD_KEY}. */
+function keyOf(d: DownloadKey): [string, string, string, string] {
+  return [d.user ?? ORPHAN, d.group, d.name, d.dest];
+}
+
 /**
  * The peer's database. A download's verified pieces are kept as a bitfield
  * plus one row per piece verified since the bitfield was last written, so
  * that recording a piece costs the same for a file of any size.
  */
 export class PeerDb {
+  /** What opening the database did to its schema (a migration, if any). */
+  readonly schema: SchemaResult;
   #db: DatabaseSync;
   #addPiece: StatementSync;
+  #depth = 0;
 
-  /** Opens (or creates) `<dir>/peer.db`. */
-  constructor(dir: string) {
+  /** Opens (or creates, or migrates) `<dir>/peer.db`. */
+  constructor(dir: string, options: PeerDbOptions = {}) {
     this.#db = new DatabaseSync(`${dir}/peer.db`);
     this.#db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES};
       PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT};
-      CREATE TABLE IF NOT EXISTS shares (
-        grp TEXT NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
-        mtime INTEGER NOT NULL, piece_size INTEGER NOT NULL, pieces TEXT NOT NULL,
-        sha1 TEXT NOT NULL, PRIMARY KEY (grp, name));
-      CREATE TABLE IF NOT EXISTS downloads (
-        grp TEXT NOT NULL, name TEXT NOT NULL, dest TEXT NOT NULL, size INTEGER NOT NULL,
-        piece_size INTEGER NOT NULL, pieces TEXT NOT NULL, sha1 TEXT NOT NULL,
-        have BLOB NOT NULL, status TEXT NOT NULL, error TEXT, PRIMARY KEY (grp, name, dest));
-      CREATE TABLE IF NOT EXISTS verified (
-        grp TEXT NOT NULL, name TEXT NOT NULL, dest TEXT NOT NULL, piece INTEGER NOT NULL,
-        PRIMARY KEY (grp, name, dest, piece)) WITHOUT ROWID;
+      PRAGMA busy_timeout = 5000;
     `);
+    this.schema = prepareSchema(this.#db, options.legacyUser ?? (() => null));
     this.#addPiece = this.#db.prepare(
-      "INSERT OR IGNORE INTO verified (grp, name, dest, piece) VALUES (?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO verified (user, grp, name, dest, piece) VALUES (?, ?, ?, ?, ?)",
     );
   }
 
-  /** Every share. */
-  shares(): ShareRecord[] {
-    return (this.#db.prepare("SELECT * FROM shares").all() as unknown as Row[]).map((r) => ({
+  /** Every share of `user` (of every user when omitted), oldest first. */
+  shares(user?: string): ShareRecord[] {
+    const rows = user === undefined
+      ? this.#db.prepare("SELECT * FROM shares ORDER BY rowid").all()
+      : this.#db.prepare("SELECT * FROM shares WHERE user = ? ORDER BY rowid").all(user);
+    return (rows as unknown as Row[]).map((r) => ({
+      user: r.user,
       group: r.grp,
       name: r.name,
       path: r.path!,
@@ -96,32 +143,32 @@ export class PeerDb {
   /** Adds or replaces a share. */
   putShare(s: ShareRecord): void {
     this.#db.prepare(
-      "INSERT OR REPLACE INTO shares (grp, name, path, size, mtime, piece_size, pieces, sha1) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(s.group, s.name, s.path, s.size, s.mtime, s.pieceSize, s.pieces, s.sha1);
+      "INSERT OR REPLACE INTO shares (user, grp, name, path, size, mtime, piece_size, pieces, " +
+        "sha1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(s.user, s.group, s.name, s.path, s.size, s.mtime, s.pieceSize, s.pieces, s.sha1);
   }
 
   /** Removes a share. */
-  deleteShare(group: string, name: string): void {
-    this.#db.prepare("DELETE FROM shares WHERE grp = ? AND name = ?").run(group, name);
+  deleteShare(s: ShareKey): void {
+    this.#db.prepare("DELETE FROM shares WHERE user = ? AND grp = ? AND name = ?")
+      .run(s.user, s.group, s.name);
   }
 
-  /** Every download, with the pieces verified so far. */
-  downloads(): DownloadRecord[] {
-    const pieces = this.#db.prepare(
-      "SELECT piece FROM verified WHERE grp = ? AND name = ? AND dest = ?",
-    );
-    return (this.#db.prepare("SELECT * FROM downloads").all() as unknown as Row[]).map((r) => {
-      const have = new Uint8Array(r.have!);
-      for (const { piece } of pieces.all(r.grp, r.name, r.dest!) as { piece: number }[]) {
-        if (piece >= 0 && piece < have.length * 8) setBit(have, piece);
-      }
-      return { ...this.#download(r), have };
-    });
+  /** The downloads of `user` (of every user when omitted), oldest first, with their pieces. */
+  downloads(user?: string): DownloadRecord[] {
+    return this.downloadList(user).map((r) => this.withPieces(r));
   }
 
-  #download(r: Row): Omit<DownloadRecord, "have"> {
-    return {
+  /**
+   * The same without the pieces verified since the bitfield was last
+   * written: `have` is that bitfield (cheap while a download runs).
+   */
+  downloadList(user?: string): DownloadRecord[] {
+    const rows = user === undefined
+      ? this.#db.prepare("SELECT * FROM downloads ORDER BY rowid").all()
+      : this.#db.prepare("SELECT * FROM downloads WHERE user = ? ORDER BY rowid").all(user);
+    return (rows as unknown as Row[]).map((r) => ({
+      user: r.user,
       group: r.grp,
       name: r.name,
       dest: r.dest!,
@@ -129,20 +176,33 @@ export class PeerDb {
       pieceSize: r.piece_size,
       pieces: r.pieces,
       sha1: r.sha1,
-      status: r.status as DownloadRecord["status"],
+      have: new Uint8Array(r.have!),
+      status: r.status as DownloadStatus,
       error: r.error ?? null,
-    };
+    }));
+  }
+
+  /** `rec` with every verified piece in its bitfield (a copy). */
+  withPieces(rec: DownloadRecord): DownloadRecord {
+    const have = new Uint8Array(rec.have);
+    const pieces = this.#db.prepare(`SELECT piece FROM verified WHERE ${DOWNLOAD_KEY}`)
+      .all(...keyOf(rec)) as { piece: number }[];
+    for (const { piece } of pieces) {
+      if (piece >= 0 && piece < have.length * 8) setBit(have, piece);
+    }
+    return { ...rec, have };
   }
 
   /** Adds or replaces a download (and forgets pieces recorded for an earlier one). */
   putDownload(d: DownloadRecord): void {
     this.#transaction(() => {
-      this.#db.prepare("DELETE FROM verified WHERE grp = ? AND name = ? AND dest = ?")
-        .run(d.group, d.name, d.dest);
+      this.#db.prepare(`DELETE FROM verified WHERE ${DOWNLOAD_KEY}`)
+        .run(...keyOf(d));
       this.#db.prepare(
-        "INSERT OR REPLACE INTO downloads (grp, name, dest, size, piece_size, pieces, sha1, have, " +
-          "status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO downloads (user, grp, name, dest, size, piece_size, pieces, sha1, " +
+          "have, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ).run(
+        d.user ?? ORPHAN,
         d.group,
         d.name,
         d.dest,
@@ -157,24 +217,72 @@ export class PeerDb {
     });
   }
 
-  /** Replaces the verified pieces of a download with `have`. */
-  updateHave(d: { group: string; name: string; dest: string }, have: Uint8Array): void {
+  /** Forgets a download and its verified pieces. */
+  deleteDownload(d: DownloadKey): void {
     this.#transaction(() => {
-      this.#db.prepare("UPDATE downloads SET have = ? WHERE grp = ? AND name = ? AND dest = ?")
-        .run(have, d.group, d.name, d.dest);
-      this.#db.prepare("DELETE FROM verified WHERE grp = ? AND name = ? AND dest = ?")
-        .run(d.group, d.name, d.dest);
+      this.#db.prepare(`DELETE FROM verified WHERE ${DOWNLOAD_KEY}`)
+        .run(...keyOf(d));
+      this.#db.prepare(`DELETE FROM downloads WHERE ${DOWNLOAD_KEY}`)
+        .run(...keyOf(d));
     });
   }
 
+  /** Forgets the complete and failed downloads of `user`; returns how many. */
+  clearEnded(user: string): number {
+    let n = 0;
+    this.#transaction(() => {
+      for (const d of this.downloadList(user)) {
+        if (d.status !== "C" && d.status !== "F") continue;
+        this.deleteDownload(d);
+        n++;
+      }
+    });
+    return n;
+  }
+
+  /** Replaces the verified pieces of a download with `have`. */
+  updateHave(d: DownloadKey, have: Uint8Array): void {
+    this.#transaction(() => {
+      this.#db.prepare(`UPDATE downloads SET have = ? WHERE ${DOWNLOAD_KEY}`)
+        .run(have, ...keyOf(d));
+      this.#db.prepare(`DELETE FROM verified WHERE ${DOWNLOAD_KEY}`)
+        .run(...keyOf(d));
+    });
+  }
+
+  /**
+   * Gives `user` the shares and downloads of {@linkcode ORPHAN} (migrated
+   * without a known owner); returns how many of each. A share or download
+   * the user already has under the same key stays theirs; the orphan goes.
+   */
+  claimOrphans(user: string): { shares: number; downloads: number } {
+    const out = { shares: 0, downloads: 0 };
+    if (user === ORPHAN) return out;
+    this.#transaction(() => {
+      for (const table of ["shares", "downloads", "verified"]) {
+        const res = this.#db.prepare(`UPDATE OR IGNORE ${table} SET user = ? WHERE user = ?`)
+          .run(user, ORPHAN);
+        if (table === "shares") out.shares = Number(res.changes);
+        if (table === "downloads") out.downloads = Number(res.changes);
+        this.#db.prepare(`DELETE FROM ${table} WHERE user = ?`).run(ORPHAN);
+      }
+    });
+    return out;
+  }
+
+  /** Runs `f` in a transaction; one inside another joins it. */
   #transaction(f: () => void): void {
+    if (this.#depth > 0) return f();
     this.#db.exec("BEGIN");
+    this.#depth++;
     try {
       f();
       this.#db.exec("COMMIT");
     } catch (err) {
       this.#db.exec("ROLLBACK");
       throw err;
+    } finally {
+      this.#depth--;
     }
   }
 
@@ -187,20 +295,14 @@ export class PeerDb {
   }
 
   /** Records that one more piece of a download is verified. */
-  addPiece(d: { group: string; name: string; dest: string }, piece: number): void {
-    this.#addPiece.run(d.group, d.name, d.dest, piece);
+  addPiece(d: DownloadKey, piece: number): void {
+    this.#addPiece.run(...keyOf(d), piece);
   }
 
-  /** Records how a download ended. */
-  setStatus(
-    d: { group: string; name: string; dest: string },
-    status: DownloadRecord["status"],
-    error: string | null,
-  ): void {
-    this.#db.prepare(
-      "UPDATE downloads SET status = ?, error = ? WHERE grp = ? AND name = ? AND dest = ?",
-    )
-      .run(status, error, d.group, d.name, d.dest);
+  /** Records how a download stands. */
+  setStatus(d: DownloadKey, status: DownloadStatus, error: string | null): void {
+    this.#db.prepare(`UPDATE downloads SET status = ?, error = ? WHERE ${DOWNLOAD_KEY}`)
+      .run(status, error, ...keyOf(d));
   }
 
   /** Closes the database. */
@@ -210,6 +312,7 @@ export class PeerDb {
 }
 
 interface Row {
+  user: string;
   grp: string;
   name: string;
   path?: string;

@@ -43,6 +43,11 @@ export class ServedFiles {
     if (this.#files.delete(key(group, name))) this.onChange?.({ group, name, deleted: true });
   }
 
+  /** Stops serving every file. */
+  clear(): void {
+    for (const f of this.all()) this.delete(f.meta.group, f.meta.name);
+  }
+
   /** Every served file. */
   all(): ServedFile[] {
     return [...this.#files.values()];

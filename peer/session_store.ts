@@ -32,11 +32,30 @@ export class SessionStore {
     try {
       text = await Deno.readTextFile(this.path);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        logger.warn("Cannot read {path}: {error}", { path: this.path, error: describeError(err) });
-      }
-      return null;
+      return this.#unreadable(err);
     }
+    return this.#parse(text);
+  }
+
+  /** The same, read synchronously (when the peer database migrates, before the shell runs). */
+  loadSync(): StoredSession | null {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(this.path);
+    } catch (err) {
+      return this.#unreadable(err);
+    }
+    return this.#parse(text);
+  }
+
+  #unreadable(err: unknown): null {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      logger.warn("Cannot read {path}: {error}", { path: this.path, error: describeError(err) });
+    }
+    return null;
+  }
+
+  #parse(text: string): StoredSession | null {
     let value: unknown;
     try {
       value = JSON.parse(text);
