@@ -1,5 +1,9 @@
-/** The shell's file commands: upload_file, stop_share, download_file, show_downloads, wait. */
-import { checkId } from "../shared/names.ts";
+/**
+ * The shell's file commands: upload_file, stop_share, download_file,
+ * pause_download, resume_download, cancel_download, show_downloads,
+ * clear_downloads, wait.
+ */
+import { checkId, clip } from "../shared/names.ts";
 import type { Command, Ctx } from "./shell.ts";
 import type { FileService } from "./file_service.ts";
 
@@ -47,20 +51,58 @@ export const FILE_COMMANDS: Record<string, Command> = {
     login: true,
     run: async (ctx, [g, name, dest]) => [await files(ctx).download(g!, name!, dest ?? ".")],
   },
+  pause_download: {
+    params: ["<group_id>", "<file_name>"],
+    login: true,
+    run: (ctx, [g, name]) => Promise.resolve([files(ctx).downloads.pause(g!, name!)]),
+  },
+  resume_download: {
+    params: ["<group_id>", "<file_name>"],
+    login: true,
+    run: async (ctx, [g, name]) => [await files(ctx).downloads.resume(g!, name!)],
+  },
+  cancel_download: {
+    params: ["<group_id>", "<file_name>"],
+    login: true,
+    run: async (ctx, [g, name]) => [await files(ctx).downloads.cancel(g!, name!)],
+  },
   show_downloads: {
     params: [],
     login: false,
     run: (ctx) => Promise.resolve(files(ctx).showDownloads()),
   },
-  wait: {
+  clear_downloads: {
     params: [],
+    login: true,
+    run: (ctx) => Promise.resolve([files(ctx).downloads.clear()]),
+  },
+  wait: {
+    params: ["<seconds>"],
+    optional: 1,
     login: false,
-    run: async (ctx) => {
+    run: async (ctx, [secs]) => {
       const f = files(ctx);
-      await f.waitAll(
-        ctx.interactive ? () => f.showDownloads().forEach((l) => ctx.output(l)) : undefined,
-      );
+      const timeoutMs = secs === undefined ? undefined : seconds(secs) * 1000;
+      await f.waitAll({
+        progress: ctx.interactive
+          ? () => f.showDownloads().forEach((l) => ctx.output(l))
+          : undefined,
+        timeoutMs,
+      });
       return f.showDownloads();
     },
   },
 };
+
+/** The most `wait` waits for: about 11 days (setTimeout's limit is 24.8 days). */
+const MAX_WAIT_SECONDS = 1_000_000;
+
+function seconds(text: string): number {
+  const s = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(s > 0 && s <= MAX_WAIT_SECONDS)) {
+    throw new CommandError(
+      `wait: "${clip(text)}" is not a number of seconds (more than 0, at most ${MAX_WAIT_SECONDS})`,
+    );
+  }
+  return s;
+}

@@ -1,23 +1,30 @@
 /**
  * The peer's file side: sharing (upload_file, stop_share, re-offering after
- * login), downloads (start, resume, show, wait) and the piece server, with the
+ * login), downloads (see download_manager.ts) and the piece server, with the
  * state kept in {@linkcode PeerDb} for restarts.
+ *
+ * Shares and downloads belong to the user who made them. Several users may
+ * use one peer in turn: only the logged-in user's shares are offered and
+ * served and only their downloads run; a login neither withdraws nor takes
+ * over another user's.
  */
 import { PIECE_SIZE } from "../shared/constants.ts";
-import { emptyBitfield } from "../shared/bitfield.ts";
 import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { checkFileName } from "../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
-import { Download, type LookupResult } from "./download.ts";
+import type { Download } from "./download.ts";
+import { DownloadManager, FileError, type WaitOptions } from "./download_manager.ts";
 import { hashInWorker } from "./hasher.ts";
-import { type DownloadRecord, type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
+import { type FileMeta, PeerDb, type ShareRecord } from "./peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "./server_pool.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
+import { SessionStore } from "./session_store.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import { WorkerPool } from "./worker_pool.ts";
-import { formatDownload } from "./download_view.ts";
-import { type HashHost, WholeHasher } from "./whole_hasher.ts";
+import type { HashHost } from "./whole_hasher.ts";
+
+export { FileError } from "./download_manager.ts";
 
 const logger = log("peer", "files");
 
@@ -25,14 +32,6 @@ const logger = log("peer", "files");
 export const CHANGE_CHECK_MS = 5000;
 /** How long a stopping peer waits for the trackers to hear that it no longer serves. */
 export const AWAY_TIMEOUT_MS = 2000;
-
-/** A user-facing failure: its message is shown after `error: `. */
-export class FileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FileError";
-  }
-}
 
 /** Options for {@linkcode FileService}. */
 export interface FileServiceOptions {
@@ -50,11 +49,13 @@ export interface FileServiceOptions {
 export class FileService {
   readonly db: PeerDb;
   readonly served = new ServedFiles();
-  readonly downloads: Download[] = [];
+  readonly downloads: DownloadManager;
   server: ServerPool | null = null;
   #opts: FileServiceOptions;
   #pool: WorkerPool;
   #grantKey: string | null = null;
+  /** The logged-in user, whose files are offered and served; null when nobody is. */
+  #user: string | null = null;
   #online = false;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
   /** True once the trackers have heard that this session serves (see online()). */
@@ -69,11 +70,32 @@ export class FileService {
 
   constructor(opts: FileServiceOptions) {
     this.#opts = opts;
-    this.db = new PeerDb(opts.stateDir);
-    this.#pool = new WorkerPool(opts.workers);
-    for (const s of this.db.shares()) {
-      this.served.set({ meta: s, path: s.path, have: null, mtime: s.mtime });
+    // A peer.db from before users: its rows belong to the user of the stored session, if any.
+    this.db = new PeerDb(opts.stateDir, {
+      legacyUser: () => new SessionStore(opts.stateDir).loadSync()?.user ?? null,
+    });
+    const migrated = this.db.schema.migrated;
+    if (migrated) {
+      logger.info("Gave the {rows} shares and downloads of the old peer.db to {user}", {
+        rows: migrated.rows,
+        user: migrated.user || "the next user to log in",
+      });
     }
+    this.#pool = new WorkerPool(opts.workers);
+    this.downloads = new DownloadManager({
+      db: this.db,
+      served: this.served,
+      pool: this.#pool,
+      client: opts.client,
+      hashHost: this.#hashHost,
+      notify: opts.notify,
+      ended: (d) => this.#finished(d),
+    });
+  }
+
+  /** The logged-in user, or null. */
+  get user(): string | null {
+    return this.#user;
   }
 
   /** Starts the piece server on the peer's address: workers sharing the port. */
@@ -107,15 +129,31 @@ export class FileService {
   /** Stops everything: transfers, the piece server, the workers, the database. */
   async close(): Promise<void> {
     clearInterval(this.#checkTimer);
-    // Stopped, not failed: a download in its final hash resumes at the next start.
-    for (const d of this.downloads) d.stop();
+    this.downloads.stopAll();
     await this.server?.close();
     this.#pool.terminate();
     this.db.close();
   }
 
-  /** After login or a resumed session: re-offers shares and continues unfinished downloads. */
-  async online(grantKey: unknown): Promise<void> {
+  /**
+   * After `user`'s login or resumed session: offers their shares again (those
+   * unchanged on disk) and continues their unfinished downloads. Another
+   * user's files, if one was logged in, stop being served first.
+   */
+  async online(user: string, grantKey: unknown): Promise<void> {
+    if (this.#user !== null && this.#user !== user) this.offline();
+    this.#user = user;
+    const claimed = this.db.claimOrphans(user);
+    if (claimed.shares + claimed.downloads > 0) {
+      this.#opts.notify(
+        `${user} takes over ${claimed.shares} shares and ${claimed.downloads} downloads ` +
+          "recorded on this peer before they belonged to users",
+      );
+    }
+    for (const s of this.db.shares(user)) {
+      if (this.served.get(s.group, s.name)?.path === s.path) continue;
+      this.served.set({ meta: s, path: s.path, have: null, mtime: s.mtime });
+    }
     if (typeof grantKey === "string") this.#grantKey = grantKey;
     this.server?.setKey(this.#grantKey);
     this.#online = true;
@@ -125,18 +163,17 @@ export class FileService {
     // A download from one seeder needs one worker: start it now so that the download does not wait.
     this.#pool.warm(1);
     for (const f of this.served.all()) {
-      if (f.have !== null) continue; // downloads re-register as their pieces arrive
+      if (f.have !== null) continue; // downloads report their pieces when they continue
       if (!(await this.#checkUnchanged(f))) continue;
+      if (this.#user !== user) return; // logged out meanwhile
       const res = await this.#opts.client.request("share_file", shareArgs(f.meta));
       if (!res.ok) {
         this.#withdrawLocal(f.meta.group, f.meta.name);
         this.#opts.notify(`stopped sharing ${f.meta.name} in ${f.meta.group}: ${res.error}`);
       }
     }
-    for (const rec of this.db.downloads()) {
-      if (rec.status !== "D" || this.#active(rec)) continue;
-      await this.#resume(rec);
-    }
+    if (this.#user !== user) return;
+    await this.downloads.online(user);
   }
 
   /** Tells the trackers this peer serves; until they have heard it, the change check retries. */
@@ -170,22 +207,21 @@ export class FileService {
     }
   }
 
-  /** After logout: stops transfers (resumed at the next login) and serving. */
+  /**
+   * After logout (or when the session is gone): the user's transfers stop
+   * (they continue at the next login) and none of their files is served.
+   */
   offline(): void {
     this.#online = false;
+    this.#user = null;
     this.server?.setKey(null);
-    for (const d of this.downloads) {
-      if (d.status === "D") d.pause();
-    }
-    this.downloads.splice(
-      0,
-      this.downloads.length,
-      ...this.downloads.filter((d) => d.status !== "D"),
-    );
+    this.downloads.offline();
+    this.served.clear();
   }
 
   /** `upload_file`: hashes the file (in a worker) and shares it in the group. */
   async upload(path: string, group: string): Promise<string> {
+    const user = this.#me();
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(path);
@@ -212,7 +248,8 @@ export class FileService {
     };
     const res = await this.#opts.client.request("share_file", shareArgs(meta));
     if (!res.ok) throw new FileError(res.error);
-    const share: ShareRecord = { ...meta, path: real, mtime: info.mtime?.getTime() ?? 0 };
+    if (this.#user !== user) throw new FileError(`${user} logged out while ${name} was shared`);
+    const share: ShareRecord = { ...meta, user, path: real, mtime: info.mtime?.getTime() ?? 0 };
     this.db.putShare(share);
     this.served.set({ meta, path: real, have: null, mtime: share.mtime });
     return `shared ${name} in ${group} (${h.size} bytes, ${
@@ -231,122 +268,23 @@ export class FileService {
   }
 
   /** `download_file`: starts a download in the background and returns at once. */
-  async download(group: string, name: string, destDir: string): Promise<string> {
-    const bad = checkFileName(name);
-    if (bad) throw new FileError(bad);
-    let dest: string;
-    try {
-      dest = await Deno.realPath(destDir);
-      if (!(await Deno.stat(dest)).isDirectory) throw new Error("not a folder");
-    } catch (err) {
-      throw new FileError(`destination ${destDir}: ${describeError(err)}`);
-    }
-    if (
-      this.downloads.some((d) => d.status === "D" && d.rec.group === group && d.rec.name === name)
-    ) {
-      throw new FileError(`${name} from ${group} is already being downloaded`);
-    }
-    const final = `${dest}/${name}`;
-    if (await exists(final)) throw new FileError(`${final} already exists`);
-    const res = await this.#opts.client.request("lookup_file", { group, name });
-    if (!res.ok) throw new FileError(res.error);
-    const d = res.data as unknown as FileMeta;
-    const n = Math.ceil(d.size / d.pieceSize);
-    const rec: DownloadRecord = {
-      group,
-      name,
-      dest,
-      size: d.size,
-      pieceSize: d.pieceSize,
-      pieces: d.pieces,
-      sha1: d.sha1,
-      have: emptyBitfield(n),
-      status: "D",
-      error: null,
-    };
-    try {
-      using f = await Deno.open(`${final}.part`, { write: true, create: true, truncate: true });
-      await f.truncate(d.size);
-    } catch (err) {
-      throw new FileError(`cannot create ${final}.part: ${describeError(err)}`);
-    }
-    this.db.putDownload(rec);
-    // The lookup's peers and grant start the download without asking again.
-    this.#begin(rec, res.data as unknown as LookupResult);
-    return `downloading ${name} from ${group} into ${dest} (${n} pieces); see show_downloads`;
+  download(group: string, name: string, destDir: string): Promise<string> {
+    return this.downloads.download(group, name, destDir);
   }
 
-  /** One line per download, newest last. */
+  /** `show_downloads`: the logged-in user's downloads, or every user's when nobody is. */
   showDownloads(): string[] {
-    if (this.downloads.length === 0) return ["no downloads"];
-    return this.downloads.map(formatDownload);
+    return this.downloads.show();
   }
 
-  /** Resolves when every running download has ended. */
-  async waitAll(progress?: () => void): Promise<void> {
-    const timer = progress ? setInterval(progress, 1000) : undefined;
-    try {
-      for (;;) {
-        const running = this.downloads.filter((d) => d.status === "D" || d.status === "V");
-        if (running.length === 0) return;
-        await Promise.all(running.map((d) => d.done));
-      }
-    } finally {
-      clearInterval(timer);
-    }
+  /** Resolves when every running download has ended (see {@linkcode DownloadManager.wait}). */
+  waitAll(options: WaitOptions = {}): Promise<void> {
+    return this.downloads.wait(options);
   }
 
-  #active(rec: { group: string; name: string; dest: string }): boolean {
-    return this.downloads.some((d) =>
-      d.status !== "F" && d.rec.group === rec.group && d.rec.name === rec.name &&
-      d.rec.dest === rec.dest
-    );
-  }
-
-  async #resume(rec: DownloadRecord): Promise<void> {
-    const part = `${rec.dest}/${rec.name}.part`;
-    try {
-      const st = await Deno.stat(part);
-      if (st.size !== rec.size) throw new Error("wrong size");
-    } catch {
-      // The .part file is gone or damaged: start that download over.
-      rec.have = emptyBitfield(Math.ceil(rec.size / rec.pieceSize));
-      try {
-        using f = await Deno.open(part, { write: true, create: true, truncate: true });
-        await f.truncate(rec.size);
-      } catch (err) {
-        this.db.setStatus(rec, "F", describeError(err));
-        return;
-      }
-      this.db.updateHave(rec, rec.have);
-    }
-    this.#opts.notify(`resuming download of ${rec.name} from ${rec.group}`);
-    this.#begin(rec);
-  }
-
-  #begin(rec: DownloadRecord, lookup?: LookupResult): void {
-    const dl = new Download(rec, {
-      lookup: (group, name) => this.#lookup(group, name),
-      report: async (group, name, pieces) => {
-        const res = await this.#opts.client.request("report_pieces", { group, name, pieces });
-        if (!res.ok) throw new Error(res.error);
-      },
-      db: this.db,
-      served: this.served,
-      pool: this.#pool,
-      wholeHasher: (path) => new WholeHasher(this.#hashHost, path),
-      finished: (d) => this.#finished(d),
-    });
-    this.downloads.push(dl);
-    dl.start(lookup).catch((err) =>
-      logger.error("Download failed to start: {error}", { error: describeError(err) })
-    );
-  }
-
-  async #lookup(group: string, name: string): Promise<LookupResult> {
-    const res = await this.#opts.client.request("lookup_file", { group, name });
-    if (!res.ok) throw new Error(res.error);
-    return res.data as unknown as LookupResult;
+  #me(): string {
+    if (this.#user === null) throw new FileError("not logged in");
+    return this.#user;
   }
 
   async #finished(d: Download): Promise<void> {
@@ -359,7 +297,7 @@ export class FileService {
 
   /** With no download left running, the database's log is folded in (see PeerDb.checkpoint). */
   #checkpointIfIdle(): void {
-    if (this.downloads.some((x) => x.status === "D" || x.status === "V")) return;
+    if (this.downloads.busy) return;
     try {
       this.db.checkpoint();
     } catch (err) {
@@ -373,9 +311,20 @@ export class FileService {
       return;
     }
     const st = await Deno.stat(d.finalPath);
-    const meta: FileMeta = { ...d.rec };
-    const share: ShareRecord = { ...meta, path: d.finalPath, mtime: st.mtime?.getTime() ?? 0 };
+    const user = d.rec.user ?? "";
+    const meta: FileMeta = fileMeta(d.rec);
+    const share: ShareRecord = {
+      ...meta,
+      user,
+      path: d.finalPath,
+      mtime: st.mtime?.getTime() ?? 0,
+    };
     this.db.putShare(share);
+    if (this.#user !== user) {
+      // Its user logged out during the final hash: the file is offered at their next login.
+      this.#opts.notify(`download of ${d.rec.name} complete: ${d.finalPath}`);
+      return;
+    }
     this.served.set({ meta, path: d.finalPath, have: null, mtime: share.mtime });
     const res = await this.#opts.client.request("share_file", shareArgs(meta));
     if (!res.ok) {
@@ -406,10 +355,11 @@ export class FileService {
     for (const f of this.served.all()) await this.#checkUnchanged(f);
   }
 
+  /** The logged-in user no longer shares the file (here). */
   #withdrawLocal(group: string, name: string): void {
     const f = this.served.get(group, name);
     if (f && f.have === null) this.served.delete(group, name);
-    this.db.deleteShare(group, name);
+    if (this.#user !== null) this.db.deleteShare({ user: this.#user, group, name });
   }
 }
 
@@ -424,11 +374,13 @@ function shareArgs(m: FileMeta): Record<string, unknown> {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
+function fileMeta(m: FileMeta): FileMeta {
+  return {
+    group: m.group,
+    name: m.name,
+    size: m.size,
+    pieceSize: m.pieceSize,
+    pieces: m.pieces,
+    sha1: m.sha1,
+  };
 }

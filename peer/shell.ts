@@ -78,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
       await ctx.store.save({ user: name, token: d.token }).catch((err) =>
         logger.warn("Cannot save the session: {error}", { error: describeError(err) })
       );
-      await ctx.files?.online(d.grantKey);
+      await ctx.files?.online(name, d.grantKey);
       return [`logged in as ${name}`];
     },
   },
@@ -213,7 +213,7 @@ async function resume(ctx: Ctx): Promise<void> {
     if (res.ok && res.data.user === saved.user) {
       ctx.user = saved.user;
       ctx.output(`resumed session as ${saved.user}`);
-      await ctx.files?.online(res.data.grantKey);
+      await ctx.files?.online(saved.user, res.data.grantKey);
       return;
     }
     logger.debug("Dropping the stored session of {user}: the tracker does not know it", {
@@ -228,6 +228,8 @@ async function resume(ctx: Ctx): Promise<void> {
 }
 
 async function dropSession(ctx: Ctx): Promise<void> {
+  // Whoever was logged in is not any more: their files stop being served.
+  ctx.files?.offline();
   ctx.client.token = undefined;
   ctx.user = null;
   await ctx.store.clear().catch((err) =>
