@@ -31,7 +31,7 @@ export const MIN_DEPTH = 2;
 /** Verified pieces are reported to the tracker at least this often. */
 export const REPORT_INTERVAL_MS = 500;
 /** The peer list and grant are refreshed from the tracker this often. */
-export const REFRESH_INTERVAL_MS = 5000;
+export const REFRESH_INTERVAL_MS = 2000;
 /**
  * While some peer has only part of the file, its pieces are looked up this
  * often instead, so that downloaders of one file start serving each other
