@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { query } from "./commands.ts";
 import type { LogEntry, Op } from "./ops.ts";
-import { DEDUP_LIMIT, pieceCount, type StateSnapshot, TrackerState } from "./state.ts";
+import {
+  CONFLICT_LIMIT,
+  DEDUP_LIMIT,
+  pieceCount,
+  type StateSnapshot,
+  TrackerState,
+} from "./state.ts";
 import { CREDENTIALS, fileArgs, Harness, PIECE, WRONG_HASH } from "./_test_harness.ts";
 
 function epochEntry(index: number, reqId?: string): LogEntry {
@@ -314,4 +320,31 @@ Deno.test("a snapshot taken anywhere in the log plus the entries after it gives 
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("conflict entries are kept in the state and its snapshot, the latest CONFLICT_LIMIT", () => {
+  const s = new TrackerState();
+  for (let i = 1; i <= CONFLICT_LIMIT + 5; i++) {
+    const r = s.apply({
+      index: i,
+      epoch: 2,
+      reqId: `r${i}`,
+      op: { kind: "conflict", from: 1, summary: `create_user u${i}`, reason: "taken", at: i },
+    });
+    assert.deepEqual(r, { ok: false, error: "taken" });
+  }
+  assert.equal(s.conflicts.length, CONFLICT_LIMIT);
+  assert.equal(s.conflicts[0]!.summary, "create_user u6");
+  assert.deepEqual(s.dedup("r3"), { ok: false, error: "taken" });
+  const copy = TrackerState.fromSnapshot(JSON.parse(JSON.stringify(s.toSnapshot())));
+  assert.deepEqual(copy.conflicts, s.conflicts);
+  assert.deepEqual(copy.toSnapshot(), s.toSnapshot());
+});
+
+Deno.test("a snapshot written before conflicts existed loads with none", () => {
+  const snap = richState().state.toSnapshot();
+  const { conflicts: _, ...old } = snap;
+  const s = TrackerState.fromSnapshot(old as StateSnapshot);
+  assert.deepEqual(s.conflicts, []);
+  assert.deepEqual(s.toSnapshot(), snap);
 });

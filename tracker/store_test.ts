@@ -162,3 +162,31 @@ Deno.test("Store.writeSnapshot(state, true) replaces the whole log", async () =>
     }
   });
 });
+
+Deno.test("Store.epochRuns() gives where each epoch of the log begins; deleteMeta forgets", async () => {
+  await withTempDir((dir) => {
+    const store = new Store(`${dir}/t.db`, { snapshotEvery: 4, keepLog: 1 });
+    try {
+      assert.deepEqual(store.epochRuns(), []);
+      const epochs = [1, 1, 1, 2, 2, 5, 5, 5, 5, 6];
+      const state = new TrackerState();
+      record(
+        store,
+        state,
+        epochs.map((epoch, i) => ({
+          index: i + 1,
+          epoch,
+          op: { kind: "epoch", epoch, tracker: 1 },
+        })),
+      );
+      // Compacted at 4 and 8 (dropping entries up to 8 - 1): the log holds 8 to 10.
+      assert.equal(store.firstIndex(), 8);
+      assert.deepEqual(store.epochRuns(), [[8, 5], [10, 6]]);
+      store.setMeta("k", "v");
+      store.deleteMeta("k");
+      assert.equal(store.getMeta("k"), undefined);
+    } finally {
+      store.close();
+    }
+  });
+});
