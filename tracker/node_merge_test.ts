@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import type { Endpoint } from "../shared/tracker_info.ts";
+import { loadClusterKey } from "./cluster_key.ts";
+import { MERGE_TAIL_KEY, type NodeObserver, TrackerNode } from "./node.ts";
+import type { LogEntry } from "./ops.ts";
+import { TrackerServer } from "./server.ts";
+import { Store } from "./store.ts";
+import { Client, Cluster, Gate, GRACE_MS, HEARTBEAT_MS, waitFor } from "./_test_cluster.ts";
+
+/** Thrown by a test observer to break the link at a chosen moment (as a crash there would). */
+class Crash extends Error {}
+
+/** Starts tracker `n` in-process with an optional observer; the cluster stops it. */
+async function startNode(
+  c: Cluster,
+  n: 1 | 2,
+  trackers: [Endpoint, Endpoint],
+  observer?: Partial<NodeObserver>,
+): Promise<TrackerNode> {
+  const dataDir = c.dataDir(n);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const key = await loadClusterKey(`${c.dir}/cluster.key`);
+  const listener = Deno.listen(c.endpoints[n - 1]!);
+  const store = new Store(`${dataDir}/tracker.db`);
+  const full: NodeObserver | undefined = observer && {
+    applied: () => {},
+    reset: () => {},
+    promoted: () => {},
+    online: () => true,
+    ...observer,
+  };
+  const node = new TrackerNode({
+    n,
+    trackers,
+    store,
+    key,
+    heartbeatMs: HEARTBEAT_MS,
+    graceMs: GRACE_MS,
+    observer: full,
+  });
+  const server = new TrackerServer(listener, node, key);
+  node.start();
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      await server.close();
+      await node.stop();
+      store.close();
+    })();
+  c.trackers[n - 1] = { node, server, stop, dataDir, store };
+  return node;
+}
+
+async function createUser(c: Cluster, n: 1 | 2, user: string, id: string): Promise<void> {
+  const client = await Client.connect(c.endpoints[n - 1]!);
+  try {
+    const res = await client.request(
+      "create_user",
+      { user, password: `pw-${user}` },
+      undefined,
+      id,
+    );
+    assert.equal(res.ok, true, `create_user ${user} on tracker ${n}: ${res.error}`);
+  } finally {
+    await client.close();
+  }
+}
+
+/** What tracker `n`'s data folder holds (it must be stopped): the kept tail and the log. */
+function onDisk(c: Cluster, n: 1 | 2): { tail: string | undefined; log: LogEntry[] } {
+  const store = new Store(`${c.dataDir(n)}/tracker.db`);
+  try {
+    return { tail: store.getMeta(MERGE_TAIL_KEY), log: store.entriesAfter(0, 10_000) };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Partitions the pair behind gates, has each tracker acknowledge a write alone
+ * (tracker 1 "one", tracker 2 "two"), then heals with tracker 1 observed by
+ * `observer` until it crashes (throws {@linkcode Crash}); the gates are shut
+ * again and tracker 1 stopped at that moment. Tracker 2 (epoch 2) wins.
+ */
+async function splitThenCrash(
+  c: Cluster,
+  gates: [Gate, Gate],
+  crashWhen: Partial<Record<"reset" | "applied", (entry?: LogEntry) => boolean>>,
+): Promise<TrackerNode> {
+  const [to1, to2] = gates;
+  let crashed = false;
+  const crash = () => {
+    crashed = true;
+    to1.open = false;
+    to2.open = false;
+    throw new Crash("simulated crash");
+  };
+  const t1 = await startNode(c, 1, [c.endpoints[0], to2.endpoint], {
+    reset: () => {
+      if (!crashed && crashWhen.reset?.()) crash();
+    },
+    applied: (e) => {
+      if (!crashed && crashWhen.applied?.(e)) crash();
+    },
+  });
+  const t2 = await startNode(c, 2, [to1.endpoint, c.endpoints[1]]);
+  await waitFor("both primary", () => t1.role === "primary" && t2.role === "primary");
+  await createUser(c, 1, "one", "req-one");
+  await createUser(c, 2, "two", "req-two");
+  to1.open = true;
+  to2.open = true;
+  await waitFor("tracker 1 to crash", () => crashed);
+  await c.stop(1);
+  return t2;
+}
+
+Deno.test("a tracker stopped after keeping its own writes, before adopting the snapshot, merges them after a restart", async () => {
+  const c = await Cluster.create();
+  const gates: [Gate, Gate] = [new Gate(c.endpoints[0]), new Gate(c.endpoints[1])];
+  try {
+    const t2 = await splitThenCrash(c, gates, { reset: () => true });
+    // On disk: its own log as it was, and the kept write.
+    const disk = onDisk(c, 1);
+    assert.ok(disk.tail?.includes("req-one"), `kept tail: ${disk.tail}`);
+    assert.ok(disk.log.some((e) => e.reqId === "req-one"), "the log was not replaced yet");
+    assert.equal(t2.state.users.has("one"), false);
+    gates[0].open = gates[1].open = true;
+    await startNode(c, 1, [c.endpoints[0], gates[1].endpoint]);
+    await waitFor("the write merged", () => t2.state.users.has("one"));
+    await c.settled(2);
+    const t1 = c.tracker(1).node;
+    assert.deepEqual(t1.state.toSnapshot(), t2.state.toSnapshot());
+    assert.deepEqual(t2.state.conflicts, []);
+    await waitFor("the kept tail cleared", () => t1.status().mergePending === 0);
+    await c.stop(1);
+    assert.equal(onDisk(c, 1).tail, undefined);
+  } finally {
+    await c.close();
+    await Promise.all(gates.map((g) => g.close()));
+  }
+});
+
+Deno.test("a tracker stopped before the primary confirmed the merge sends it again; the primary applies it once", async () => {
+  const c = await Cluster.create();
+  const gates: [Gate, Gate] = [new Gate(c.endpoints[0]), new Gate(c.endpoints[1])];
+  try {
+    // Crash as the merged entry comes back from the primary (before "merged").
+    const t2 = await splitThenCrash(c, gates, {
+      applied: (e) => e?.reqId === "req-one" && e.epoch === 2,
+    });
+    assert.ok(t2.state.users.has("one"), "the primary merged the write");
+    const merged = t2.state.index;
+    const disk = onDisk(c, 1);
+    assert.ok(disk.tail?.includes("req-one"), "still kept: the merge was not confirmed");
+    assert.equal(disk.log.some((e) => e.reqId === "req-one"), false, "the snapshot was adopted");
+    gates[0].open = gates[1].open = true;
+    const t1 = await startNode(c, 1, [c.endpoints[0], gates[1].endpoint]);
+    await waitFor("the kept tail cleared", () => t1.status().mergePending === 0);
+    await c.settled(2);
+    assert.equal(t2.state.index, merged, "the second merge appended nothing");
+    assert.deepEqual(t1.state.toSnapshot(), t2.state.toSnapshot());
+    await c.stop(2);
+    assert.equal(onDisk(c, 2).log.filter((e) => e.reqId === "req-one").length, 1);
+  } finally {
+    await c.close();
+    await Promise.all(gates.map((g) => g.close()));
+  }
+});
+
+Deno.test("a tracker holding unmerged writes that becomes primary merges them itself", async () => {
+  const c = await Cluster.create();
+  const gates: [Gate, Gate] = [new Gate(c.endpoints[0]), new Gate(c.endpoints[1])];
+  try {
+    await splitThenCrash(c, gates, { applied: (e) => e?.reqId === "req-one" && e.epoch === 2 });
+    // The primary goes away too; tracker 1 comes back alone and is promoted.
+    await c.stop(2);
+    const t1 = await startNode(c, 1, [c.endpoints[0], gates[1].endpoint]);
+    assert.equal(t1.status().mergePending, 1);
+    await new Promise((r) => setTimeout(r, 2 * GRACE_MS));
+    t1.forcePromote();
+    assert.equal(t1.role, "primary");
+    assert.ok(t1.state.users.has("one") && t1.state.users.has("two"));
+    assert.equal(t1.status().mergePending, 0);
+    assert.deepEqual(t1.state.conflicts, []);
+    // The other comes back: its copy of the merged write has the same request id.
+    gates[0].open = gates[1].open = true;
+    const t2 = await startNode(c, 2, [gates[0].endpoint, c.endpoints[1]]);
+    await c.settled(1);
+    assert.deepEqual(t2.state.toSnapshot(), t1.state.toSnapshot());
+    assert.deepEqual(t1.state.conflicts, []);
+  } finally {
+    await c.close();
+    await Promise.all(gates.map((g) => g.close()));
+  }
+});
