@@ -54,6 +54,8 @@ export class DownloadManager {
   /** Downloads started in this process that are running or ended since (paused ones leave). */
   readonly live: Download[] = [];
   #deps: DownloadManagerDeps;
+  /** Each download's gate to the worker pool (see {@linkcode gatedPool}). */
+  #gates = new WeakMap<Download, Gate>();
   #user: string | null = null;
 
   constructor(deps: DownloadManagerDeps) {
@@ -72,7 +74,7 @@ export class DownloadManager {
   /** At logout: transfers stop; the downloads continue at their user's next login. */
   offline(): void {
     this.#user = null;
-    for (const d of this.live) if (d.status === "D") d.pause();
+    for (const d of this.live) if (d.status === "D") this.#halt(d, "pause");
     // A download in its final hash finishes by itself; it stays in the list so it is not started twice.
     const left = this.live.filter((d) => d.status !== "D");
     this.live.splice(0, this.live.length, ...left);
@@ -81,7 +83,7 @@ export class DownloadManager {
   /** At shutdown: every transfer stops; unfinished downloads continue at the next start. */
   stopAll(): void {
     // Stopped, not failed: a download in its final hash resumes at the next start.
-    for (const d of this.live) d.stop();
+    for (const d of this.live) this.#halt(d, "stop");
   }
 
   /** True while a download runs (so that the database is not checkpointed under it). */
@@ -159,7 +161,7 @@ export class DownloadManager {
       throw new FileError(`${name} from ${group} is being verified; it cannot be paused now`);
     }
     if (d) {
-      d.pause();
+      this.#halt(d, "pause");
       this.#forget(d);
     }
     this.#deps.db.setStatus(rec, "P", null);
@@ -195,7 +197,7 @@ export class DownloadManager {
       throw new FileError(`${name} from ${group} is being verified; it cannot be cancelled now`);
     }
     if (d) {
-      d.stop();
+      this.#halt(d, "stop");
       this.#forget(d);
       await this.#deps.pool.drain(d.partPath);
     }
@@ -333,6 +335,17 @@ export class DownloadManager {
     return this.#liveOf(rec) !== undefined;
   }
 
+  /**
+   * Stops a download's transfers for good (it is started afresh to
+   * continue): `pause()` or `stop()`, then its gate closes.
+   */
+  #halt(d: Download, how: "pause" | "stop"): void {
+    if (how === "pause") d.pause();
+    else d.stop();
+    const gate = this.#gates.get(d);
+    if (gate) gate.open = false;
+  }
+
   #forget(d: Download): void {
     const i = this.live.indexOf(d);
     if (i >= 0) this.live.splice(i, 1);
@@ -397,6 +410,7 @@ export class DownloadManager {
   }
 
   #begin(rec: DownloadRecord, lookup?: LookupResult): void {
+    const gate: Gate = { open: true };
     const dl = new Download(rec, {
       lookup: (group, name) => this.#lookup(group, name),
       report: async (group, name, pieces) => {
@@ -405,10 +419,11 @@ export class DownloadManager {
       },
       db: this.#deps.db,
       served: this.#deps.served,
-      pool: this.#deps.pool,
+      pool: gatedPool(this.#deps.pool, gate),
       wholeHasher: (path) => new WholeHasher(this.#deps.hashHost, path),
       finished: (d) => this.#deps.ended(d),
     });
+    this.#gates.set(dl, gate);
     this.live.push(dl);
     dl.start(lookup).catch((err) =>
       logger.error("Download failed to start: {error}", { error: describeError(err) })
@@ -420,6 +435,39 @@ export class DownloadManager {
     if (!res.ok) throw new LookupRefused(res.error);
     return res.data as unknown as LookupResult;
   }
+}
+
+/** Whether a download may still use the worker pool. */
+interface Gate {
+  open: boolean;
+}
+
+/**
+ * The worker pool as one download sees it: once its gate closes, its
+ * connections' events (the `failed` of each connection it closed, pieces
+ * still in flight) no longer reach it and it opens no new connection.
+ * `Download.pause()` closes the connections, but each one's `failed` event
+ * makes the download plan again and reopen it after backoff (as does a
+ * lookup that was in flight); with the gate a paused download stays paused.
+ * Pieces dropped this way were never recorded as verified, so they are
+ * fetched again when it continues.
+ */
+function gatedPool(pool: WorkerPool, gate: Gate): WorkerPool {
+  type Open = WorkerPool["open"];
+  const open = (cmd: Parameters<Open>[0], onEvent: Parameters<Open>[1]): number => {
+    // A connection id no worker knows: get and close on it do nothing.
+    if (!gate.open) return -1;
+    return pool.open(cmd, (e) => {
+      if (gate.open) onEvent(e);
+    });
+  };
+  return new Proxy(pool, {
+    get(target, prop) {
+      if (prop === "open") return open;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function isRunning(d: Download): boolean {
