@@ -46,6 +46,36 @@ Deno.test("a seeder killed with SIGKILL leaves list_files within 3 s", async () 
   });
 });
 
+Deno.test("after a failover the new primary lists the live seeders and drops a dead one within a lease", async () => {
+  await Swarm.run(async (s) => {
+    const alice = await s.member("alice");
+    const carol = await s.member("carol");
+    const bob = await s.member("bob");
+    const src = await s.mkdir("src");
+    await Deno.writeFile(`${src}/doc.bin`, randomBytes(1024 * 1024));
+    await alice.ok(`upload_file ${src}/doc.bin ${GROUP}`);
+    await carol.ok(`upload_file ${src}/doc.bin ${GROUP}`);
+    const seeders = async () =>
+      parseListFiles(await bob.run(`list_files ${GROUP}`)).get("doc.bin")?.seeders;
+    assert.equal(await seeders(), 2);
+    await s.pair.kill(1);
+    // The peers' watches fail over at once; past the new primary's grace lease
+    // (3 s) they are still listed because they re-attached, not because of it.
+    await waitFor(async () => (await seeders()) === 2, { timeoutMs: 5000, what: "2 seeders" });
+    await delay(3500);
+    assert.equal(await seeders(), 2, "the live seeders re-attached to the new primary");
+    await carol.kill("SIGKILL");
+    const t0 = performance.now();
+    await waitFor(async () => (await seeders()) === 1, {
+      timeoutMs: GONE_BOUND_MS + 2000,
+      what: "the new primary to leave the killed seeder out",
+    });
+    const ms = performance.now() - t0;
+    console.log(`after failover, SIGKILL of a seeder: gone after ${ms.toFixed(0)} ms`);
+    assert.ok(ms <= GONE_BOUND_MS, `${ms.toFixed(0)} ms`);
+  });
+});
+
 /** Trackers on host "t", peers on their own hosts, all started inside the testbed. */
 class Net {
   readonly bed: Testbed;
