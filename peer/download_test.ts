@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { setBit } from "../shared/bitfield.ts";
-import { Download } from "./download.ts";
+import { Download, LookupRefused } from "./download.ts";
 import type { HashEvent } from "./hash_jobs.ts";
 import { type DownloadRecord, PeerDb } from "./peer_db.ts";
 import { ServedFiles } from "./served_files.ts";
@@ -127,5 +127,128 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
       db.close();
       await Deno.remove(dir, { recursive: true });
     }
+  }
+});
+
+Deno.test("a source the trackers no longer list that stops delivering is dropped and its pieces go elsewhere", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new PeerDb(dir);
+  try {
+    const n = 4;
+    const rec: DownloadRecord = {
+      group: "g1",
+      name: "f.bin",
+      dest: dir,
+      size: n * 512 * 1024,
+      pieceSize: 512 * 1024,
+      pieces: "ab".repeat(20 * n),
+      sha1: "cd".repeat(20),
+      have: new Uint8Array(1),
+      status: "D",
+      error: null,
+    };
+    db.putDownload(rec);
+    // Port 9001 opens and then answers nothing (its host vanished); 9002 is healthy.
+    const portOf = new Map<number, number>();
+    const events = new Map<number, (e: unknown) => void>();
+    const asked = new Map<number, number[]>([[9001, []], [9002, []]]);
+    const closed: number[] = [];
+    let conns = 0;
+    const pool = {
+      open: (spec: { addr: { port: number } }, onEvent: (e: unknown) => void) => {
+        const conn = ++conns;
+        portOf.set(conn, spec.addr.port);
+        events.set(conn, onEvent);
+        queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
+        return conn;
+      },
+      get: (conn: number, piece: number) => asked.get(portOf.get(conn)!)!.push(piece),
+      close: (conn: number) => {
+        closed.push(portOf.get(conn)!);
+        queueMicrotask(() => events.get(conn)!({ type: "failed", conn, error: "closed" }));
+      },
+      drain: () => Promise.resolve(),
+    } as unknown as WorkerPool;
+    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+    const silent = { user: "a", addr: "127.0.0.1:9001", have: "all" };
+    const healthy = { user: "b", addr: "127.0.0.1:9002", have: "all" };
+    const d = new Download(rec, {
+      // Every later lookup: the trackers have dropped the silent peer.
+      lookup: () => Promise.resolve({ peers: [healthy], grant: {} }),
+      report: () => Promise.resolve(),
+      db,
+      served: new ServedFiles(),
+      pool,
+      wholeHasher: (path) => new WholeHasher(host, path),
+      finished: () => Promise.resolve(),
+    });
+    await d.start({ peers: [silent], grant: {} });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      new Set(asked.get(9001)),
+      new Set([0, 1, 2, 3]),
+      "all asked of the first peer",
+    );
+    const t0 = performance.now();
+    while (closed.length === 0 && performance.now() - t0 < 8000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(closed.length > 0 && closed.every((p) => p === 9001), `closed: ${closed}`);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(new Set(asked.get(9002)), new Set([0, 1, 2, 3]), "every piece asked again");
+    d.stop();
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a download whose only source is offline is stalled with the reason; a lookup refusal of the file ends it", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new PeerDb(dir);
+  try {
+    const n = 41;
+    const have = new Uint8Array(6);
+    setBit(have, 0);
+    const rec: DownloadRecord = {
+      group: "g1",
+      name: "f.bin",
+      dest: dir,
+      size: n * 512 * 1024,
+      pieceSize: 512 * 1024,
+      pieces: "ab".repeat(20 * n),
+      sha1: "cd".repeat(20),
+      have,
+      status: "D",
+      error: null,
+    };
+    db.putDownload(rec);
+    await Deno.writeFile(`${dir}/f.bin.part`, new Uint8Array(0));
+    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+    let answer: () => Promise<{ peers: []; grant: unknown }> = () =>
+      Promise.resolve({ peers: [], grant: {} });
+    const d = new Download(rec, {
+      lookup: () => answer(),
+      report: () => Promise.resolve(),
+      db,
+      served: new ServedFiles(),
+      pool: { drain: () => Promise.resolve(), close: () => {} } as unknown as WorkerPool,
+      wholeHasher: (path) => new WholeHasher(host, path),
+      finished: () => Promise.resolve(),
+    });
+    assert.equal(d.stalled, null, "nothing is known before the first lookup");
+    await d.start({ peers: [], grant: {} });
+    assert.equal(d.stalled, "no online peer has 40 of 41 pieces");
+    answer = () => Promise.reject(new LookupRefused("no file f.bin in group g1"));
+    const t0 = performance.now();
+    while (d.status === "D" && performance.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(d.status, "F");
+    assert.equal(d.error, "no file f.bin in group g1");
+    d.stop();
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
