@@ -291,3 +291,28 @@ Deno.test("with its only seeder gone a download is stalled with the reason, and 
     await assertComplete(d, dest, sha1);
   });
 });
+
+Deno.test("a download ends as [F] with the reason when its user leaves the group; a withdrawn source stalls the others", async () => {
+  await Net.run(["s1", "d", "e"], async (net) => {
+    const { seeders, d } = await swarm(net, 1);
+    const e = net.peer("e");
+    await member(e, "e", seeders[0]!);
+    const dest = `${net.dir}/dest-e`;
+    await Deno.mkdir(dest);
+    await e.ok(`download_file ${GROUP} big.bin ${dest}`);
+    await d.ok(`leave_group ${GROUP}`);
+    const left = await waitFor(async () => {
+      const line = await d.download("big.bin");
+      return /^\[F\]/.test(line) ? line : null;
+    }, { timeoutMs: 10_000, what: "the download of a member who left to fail" });
+    assert.match(left, /not a member of group g1/);
+    // The seeder withdraws the file; e holds part of it, so it stays in the group with e as
+    // its only (partial) source: e's download is stalled, not failed.
+    await seeders[0]!.ok(`stop_share ${GROUP} big.bin`);
+    const stalled = await waitFor(async () => {
+      const line = await e.download("big.bin");
+      return /^\[S\].*stalled: no online peer has \d+ of 24 pieces/.test(line) ? line : null;
+    }, { timeoutMs: 10_000, what: "the download to stall once its only seeder withdrew" });
+    console.log(`member left: ${left}\nseeder withdrew: ${stalled}`);
+  });
+});
