@@ -81,8 +81,8 @@ export const FILE_COMMANDS: Record<string, Command> = {
     optional: 1,
     login: false,
     run: async (ctx, [secs]) => {
-      const f = files(ctx);
       const timeoutMs = secs === undefined ? undefined : seconds(secs) * 1000;
+      const f = files(ctx);
       await f.waitAll({
         progress: ctx.interactive
           ? () => f.showDownloads().forEach((l) => ctx.output(l))

@@ -267,7 +267,19 @@ Deno.test("runShell() shows the prompt only when interactive and stops at quit",
 /** Lines made of command names, plausible ids and arbitrary strings. */
 const commandLine = fc.array(
   fc.oneof(
-    fc.constantFrom("help", "login", "join_group", "list_files", "list_groups", "logout", "#"),
+    fc.constantFrom(
+      "help",
+      "login",
+      "join_group",
+      "list_files",
+      "list_groups",
+      "logout",
+      "#",
+      "wait",
+      "pause_download",
+      "cancel_download",
+      "show_downloads",
+    ),
     fc.stringMatching(/^[a-z0-9_.-]{1,8}$/),
     fc.string({ maxLength: 20 }),
   ),
@@ -290,6 +302,28 @@ Deno.test("runShell() never throws and prints at most one error line per input l
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("runShell() answers the download control commands with one error line each when they cannot run", async () => {
+  await withPeer(async ({ tracker, run }) => {
+    tracker.users.set("bob", "pw");
+    const out = await run(
+      "pause_download g1 a.bin\nwait soon\nwait 0\nwait -1\nwait 2 3\nlogin bob pw\n" +
+        "cancel_download bad!id a.bin\nresume_download g1\nwait 1\nclear_downloads\n",
+    );
+    assert.deepEqual(out, [
+      "error: not logged in",
+      'error: wait: "soon" is not a number of seconds (more than 0, at most 1000000)',
+      'error: wait: "0" is not a number of seconds (more than 0, at most 1000000)',
+      'error: wait: "-1" is not a number of seconds (more than 0, at most 1000000)',
+      "error: usage: wait [<seconds>]",
+      "logged in as bob",
+      'error: invalid group id "bad!id": use 1-64 of A-Z a-z 0-9 _ . -',
+      "error: usage: resume_download <group_id> <file_name>",
+      "error: file sharing is not available in this shell",
+      "error: file sharing is not available in this shell",
+    ]);
+  });
 });
 
 Deno.test("humanSize() picks a readable unit", () => {
