@@ -5,6 +5,7 @@
  * {@linkcode TrackerState.apply} would fail, and also what only the proposal
  * checked (a piece report from a user who is no longer a member).
  */
+import { MAX_FILE_SIZE, MAX_PIECE_SIZE, MIN_PIECE_SIZE } from "./commands.ts";
 import type { Op } from "./ops.ts";
 import { pieceCount, type TrackerState } from "./state.ts";
 
@@ -61,7 +62,7 @@ export function check(state: TrackerState, op: Op, ctx: CheckContext = {}): stri
       return null;
     }
     case "share_file": {
-      const err = memberOf(state, op.user, op.group);
+      const err = memberOf(state, op.user, op.group) ?? fileShape(op);
       if (err) return err;
       const f = state.file(op.group, op.name);
       if (
@@ -110,6 +111,22 @@ function checkLogin(state: TrackerState, op: Extract<Op, { kind: "login" }>): st
         : `${s.user} logged in later at ${op.addr}`;
     }
   }
+  return null;
+}
+
+/** What the proposal checked of a file's description (a bad one would corrupt the registry). */
+function fileShape(op: Extract<Op, { kind: "share_file" }>): string | null {
+  const { size, pieceSize } = op;
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) return "bad file size";
+  if (
+    !Number.isSafeInteger(pieceSize) || pieceSize < MIN_PIECE_SIZE || pieceSize > MAX_PIECE_SIZE ||
+    (pieceSize & (pieceSize - 1)) !== 0
+  ) {
+    return "bad piece size";
+  }
+  if (!/^[0-9a-f]{40}$/.test(op.sha1)) return "bad file digest";
+  const n = pieceCount(size, pieceSize);
+  if (op.pieces.length !== n * 40 || !/^[0-9a-f]*$/.test(op.pieces)) return "bad piece digests";
   return null;
 }
 

@@ -267,6 +267,22 @@ const CHECK_TABLE: {
     refused: { l1: "bob logged in again later" },
   },
   {
+    name: "a file description the proposal would have refused",
+    winner: [],
+    loser: [[{
+      kind: "share_file",
+      user: "alice",
+      group: "g",
+      name: "f",
+      size: -5,
+      pieceSize: 16384,
+      pieces: "",
+      sha1: "b".repeat(40),
+      at: 3,
+    }, "l1"]],
+    refused: { l1: "bad file size" },
+  },
+  {
     name: "writes that still hold are all applied",
     winner: [[user("zed"), "w1"]],
     loser: [
