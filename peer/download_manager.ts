@@ -461,11 +461,16 @@ function gatedPool(pool: WorkerPool, gate: Gate): WorkerPool {
       if (gate.open) onEvent(e);
     });
   };
+  // Methods are bound once (pool.get runs for every piece requested).
+  const bound = new Map<PropertyKey, unknown>([["open", open]]);
   return new Proxy(pool, {
     get(target, prop) {
-      if (prop === "open") return open;
+      if (bound.has(prop)) return bound.get(prop);
       const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
+      const f = value.bind(target);
+      bound.set(prop, f);
+      return f;
     },
   });
 }
