@@ -14,6 +14,7 @@ import type { DownloadRecord, FileMeta, PeerDb } from "./peer_db.ts";
 import type { ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import type { WorkerPool } from "./worker_pool.ts";
+import { type Gate, gatedPool } from "./gated_pool.ts";
 import { type HashHost, WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "files");
@@ -435,44 +436,6 @@ export class DownloadManager {
     if (!res.ok) throw new LookupRefused(res.error);
     return res.data as unknown as LookupResult;
   }
-}
-
-/** Whether a download may still use the worker pool. */
-interface Gate {
-  open: boolean;
-}
-
-/**
- * The worker pool as one download sees it: once its gate closes, its
- * connections' events (the `failed` of each connection it closed, pieces
- * still in flight) no longer reach it and it opens no new connection.
- * `Download.pause()` closes the connections, but each one's `failed` event
- * makes the download plan again and reopen it after backoff (as does a
- * lookup that was in flight); with the gate a paused download stays paused.
- * Pieces dropped this way were never recorded as verified, so they are
- * fetched again when it continues.
- */
-function gatedPool(pool: WorkerPool, gate: Gate): WorkerPool {
-  type Open = WorkerPool["open"];
-  const open = (cmd: Parameters<Open>[0], onEvent: Parameters<Open>[1]): number => {
-    // A connection id no worker knows: get and close on it do nothing.
-    if (!gate.open) return -1;
-    return pool.open(cmd, (e) => {
-      if (gate.open) onEvent(e);
-    });
-  };
-  // Methods are bound once (pool.get runs for every piece requested).
-  const bound = new Map<PropertyKey, unknown>([["open", open]]);
-  return new Proxy(pool, {
-    get(target, prop) {
-      if (bound.has(prop)) return bound.get(prop);
-      const value = Reflect.get(target, prop, target);
-      if (typeof value !== "function") return value;
-      const f = value.bind(target);
-      bound.set(prop, f);
-      return f;
-    },
-  });
 }
 
 function isRunning(d: Download): boolean {
