@@ -14,8 +14,9 @@ import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { propose, query, READ_COMMANDS, type Request } from "./commands.ts";
 import type { Link } from "./link.ts";
 import { type ActiveLink, LinkManager } from "./link_manager.ts";
-import { divergence, entryId, epochAt, type EpochRuns, Merger, tailToSend } from "./merge.ts";
-import { MERGE_BATCH, MergeMessageError, parseRuns, parseTail } from "./merge_wire.ts";
+import { divergence, epochAt, type EpochRuns, Merger } from "./merge.ts";
+import { KeptTail } from "./merge_tail.ts";
+import { MergeMessageError, parseRuns, parseTail } from "./merge_wire.ts";
 import type { LogEntry, Op, Result } from "./ops.ts";
 import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 import { type Session, type StateSnapshot, TrackerState } from "./state.ts";
@@ -28,8 +29,6 @@ const logger = log("tracker", "replication");
 const CATCH_UP_BATCH = 500;
 /** A tracker that was secondary waits this many grace periods at start for the other. */
 export const START_WAIT_GRACES = 10;
-/** The store setting that holds a solo tail not yet merged into the other tracker. */
-export const MERGE_TAIL_KEY = "merge_tail";
 
 /** Options for {@linkcode TrackerNode}. */
 export interface NodeOptions {
@@ -84,13 +83,8 @@ export class TrackerNode {
   #flushScheduled = false;
   /** When the last op was applied here (Unix ms, sub-ms precision); null before the first. */
   #appliedAt: number | null = null;
-  /**
-   * Writes this tracker acknowledged alone before it stepped down, kept (and
-   * persisted) until the primary confirms it merged them.
-   */
-  #tail: LogEntry[];
-  /** How many entries of the tail were sent on the current link. */
-  #tailSent = 0;
+  /** Writes this tracker made alone before it stepped down, until the primary merged them. */
+  #tail: KeptTail;
   /** Primary: the merge in progress on each link. */
   #mergers = new WeakMap<ActiveLink, Merger>();
 
@@ -103,7 +97,7 @@ export class TrackerNode {
     this.#syncing = opts.store.getMeta("syncing") === "1";
     this.#lastRole = opts.store.getMeta("role") ?? null;
     this.#commitIndex = this.state.index;
-    this.#tail = loadTail(opts.store);
+    this.#tail = new KeptTail(opts.store);
     this.#links = new LinkManager({
       me: opts.n,
       other: opts.trackers[2 - opts.n]!,
@@ -152,7 +146,7 @@ export class TrackerNode {
       commitIndex: this.#commitIndex,
       catchingUp: this.#syncing,
       conflicts: this.state.conflicts.map((c) => ({ ...c })),
-      mergePending: this.#tail.length,
+      mergePending: this.#tail.size,
       other: l?.other
         ? {
           connected: true,
@@ -288,7 +282,7 @@ export class TrackerNode {
     logger.warn("Tracker {n} is now primary (epoch {epoch})", { n: this.n, epoch: this.epoch });
     this.#opts.observer?.promoted();
     this.#append({ kind: "epoch", epoch: this.epoch, tracker: this.n });
-    if (this.#tail.length > 0) this.#mergeOwnTail();
+    if (this.#tail.size > 0) this.#mergeOwnTail();
     this.#ensureGrantKey().catch((err) =>
       logger.error("Cannot make the grant key: {error}", { error: describeError(err) })
     );
@@ -548,50 +542,22 @@ export class TrackerNode {
       throw new MergeMessageError("Snapshot with a malformed divergence index");
     }
     this.#flush();
-    const first = this.#store.firstIndex();
-    if (this.state.index > d && (first === 0 || first > d + 1)) {
-      logger.error(
-        "Entries {from} to {to} of this tracker's own writes are compacted: they are lost",
-        {
-          from: d + 1,
-          to: first === 0 ? this.state.index : first - 1,
-        },
-      );
-    }
-    const entries: LogEntry[] = [];
-    for (let from = d;;) {
-      const batch = this.#store.entriesAfter(from, 1000);
-      if (batch.length === 0) break;
-      entries.push(...batch);
-      from = batch[batch.length - 1]!.index;
-    }
-    const fresh = tailToSend(this.state, entries);
-    const known = new Set(this.#tail.map(entryId));
-    const added = fresh.filter((e) => !known.has(entryId(e)));
-    if (added.length === 0) return;
-    this.#tail = [...this.#tail, ...added];
-    this.#store.setMeta(MERGE_TAIL_KEY, JSON.stringify(this.#tail));
+    const added = this.#tail.keepAfter(this.state, d);
+    if (added === 0) return;
     logger.warn("Tracker {n} keeps {count} writes it made alone after index {d}, to merge them", {
       n: this.n,
-      count: added.length,
+      count: added,
       d,
     });
   }
 
   /** Secondary, caught up: sends its kept tail to the primary. */
   #sendTail(l: ActiveLink): void {
-    const tail = this.#tail;
-    if (tail.length === 0) return;
-    this.#tailSent = tail.length;
-    for (let i = 0; i < tail.length; i += MERGE_BATCH) {
-      l.conn.send({
-        t: "merge",
-        entries: tail.slice(i, i + MERGE_BATCH),
-        first: i === 0,
-        last: i + MERGE_BATCH >= tail.length,
-      }).catch(() => {});
-    }
-    logger.info("Sent {count} writes made alone to the primary to merge", { count: tail.length });
+    if (this.#tail.size === 0) return;
+    for (const frame of this.#tail.frames()) l.conn.send(frame).catch(() => {});
+    logger.info("Sent {count} writes made alone to the primary to merge", {
+      count: this.#tail.size,
+    });
   }
 
   /** Primary: merges a batch of the secondary's tail; answers `merged` after the last. */
@@ -623,10 +589,7 @@ export class TrackerNode {
     if (this.role !== "secondary") {
       throw new MergeMessageError("Merged received while not secondary");
     }
-    this.#tail = this.#tail.slice(this.#tailSent);
-    this.#tailSent = 0;
-    if (this.#tail.length === 0) this.#store.deleteMeta(MERGE_TAIL_KEY);
-    else this.#store.setMeta(MERGE_TAIL_KEY, JSON.stringify(this.#tail));
+    this.#tail.confirmed();
     logger.warn(
       "The primary merged the writes tracker {n} made alone: {merged} applied, {conflicts} conflicts, {skipped} already there",
       { n: this.n, merged: msg.merged, conflicts: msg.conflicts, skipped: msg.skipped },
@@ -636,11 +599,9 @@ export class TrackerNode {
   /** Becoming primary with a tail still kept: this tracker merges it itself. */
   #mergeOwnTail(): void {
     const merger = this.#merger(this.n);
-    merger.feed(this.state, this.#tail);
+    merger.feed(this.state, [...this.#tail.entries]);
     this.#flush();
-    this.#tail = [];
-    this.#tailSent = 0;
-    this.#store.deleteMeta(MERGE_TAIL_KEY);
+    this.#tail.clear();
     logger.warn(
       "Tracker {n} merged the writes it had kept itself: {merged} applied, {conflicts} conflicts, {skipped} already here",
       { n: this.n, ...merger.counts },
@@ -678,17 +639,5 @@ export class TrackerNode {
     this.#store.maybeCompact(this.state);
     this.#commitIndex = this.state.index;
     l.conn.send({ t: "ack", index: this.state.index }).catch(() => {});
-  }
-}
-
-/** The solo tail a previous run kept, if any. */
-function loadTail(store: Store): LogEntry[] {
-  const raw = store.getMeta(MERGE_TAIL_KEY);
-  if (raw === undefined) return [];
-  try {
-    return parseTail(JSON.parse(raw));
-  } catch (err) {
-    logger.error("Cannot read the kept writes to merge: {error}", { error: describeError(err) });
-    return [];
   }
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Endpoint } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
-import { MERGE_TAIL_KEY, type NodeObserver, TrackerNode } from "./node.ts";
+import { MERGE_TAIL_KEY } from "./merge_tail.ts";
+import { type NodeObserver, TrackerNode } from "./node.ts";
 import type { LogEntry } from "./ops.ts";
 import { TrackerServer } from "./server.ts";
 import { Store } from "./store.ts";
@@ -89,13 +90,16 @@ async function splitThenCrash(
 ): Promise<TrackerNode> {
   const [to1, to2] = gates;
   let crashed = false;
+  let t1: TrackerNode | null = null;
   const crash = () => {
     crashed = true;
     to1.open = false;
     to2.open = false;
+    // Nothing more happens on tracker 1: no link is taken into use after this.
+    void t1!.stop();
     throw new Crash("simulated crash");
   };
-  const t1 = await startNode(c, 1, [c.endpoints[0], to2.endpoint], {
+  t1 = await startNode(c, 1, [c.endpoints[0], to2.endpoint], {
     reset: () => {
       if (!crashed && crashWhen.reset?.()) crash();
     },
@@ -104,7 +108,7 @@ async function splitThenCrash(
     },
   });
   const t2 = await startNode(c, 2, [to1.endpoint, c.endpoints[1]]);
-  await waitFor("both primary", () => t1.role === "primary" && t2.role === "primary");
+  await waitFor("both primary", () => t1!.role === "primary" && t2.role === "primary");
   await createUser(c, 1, "one", "req-one");
   await createUser(c, 2, "two", "req-two");
   to1.open = true;
