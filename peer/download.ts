@@ -142,6 +142,13 @@ export class Download {
   #stopping = false;
   /** True once a lookup has answered (before it, nothing is known to be missing). */
   #looked = false;
+  /**
+   * Set by pause() and stop(): this object plans nothing more (the failed
+   * events of the connections it closed, a lookup still in flight and
+   * pieces still arriving are ignored); a paused download continues as a
+   * new Download from its recorded pieces.
+   */
+  #halted = false;
 
   constructor(rec: DownloadRecord, deps: DownloadDeps) {
     rec.have = sharedBitfield(rec.have);
@@ -221,8 +228,9 @@ export class Download {
     this.#resolveDone();
   }
 
-  /** Stops all transfers (logout or shutdown); the download can be resumed later. */
+  /** Stops all transfers for good (pause, logout or shutdown); a new Download resumes it. */
   pause(): void {
+    this.#halted = true;
     this.#stopTransfers();
     this.#flushReport();
   }
@@ -245,7 +253,7 @@ export class Download {
   }
 
   async #refresh(known?: LookupResult): Promise<void> {
-    if (this.status !== "D") return;
+    if (this.status !== "D" || this.#halted) return;
     this.#refreshedAt = performance.now();
     let r: LookupResult;
     try {
@@ -260,7 +268,7 @@ export class Download {
       });
       return;
     }
-    if (this.status !== "D") return;
+    if (this.status !== "D" || this.#halted) return;
     this.#grant = r.grant;
     this.#looked = true;
     const perPeer = r.peers.length === 0 ? 1 : Math.ceil(MIN_CONNECTIONS / r.peers.length);
@@ -315,7 +323,7 @@ export class Download {
   }
 
   #pump(): void {
-    if (this.status !== "D") return;
+    if (this.status !== "D" || this.#halted) return;
     const now = Date.now();
     const depth = this.#depth();
     let nextRetry = Infinity;
@@ -400,7 +408,7 @@ export class Download {
   }
 
   #onEvent(s: Slot, e: WorkerEvent): void {
-    if (this.status !== "D") return;
+    if (this.status !== "D" || this.#halted) return;
     switch (e.type) {
       case "opened":
         logger.debug("Connection to {addr} open after {ms} ms", {

@@ -14,7 +14,6 @@ import type { DownloadRecord, FileMeta, PeerDb } from "./peer_db.ts";
 import type { ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import type { WorkerPool } from "./worker_pool.ts";
-import { type Gate, gatedPool } from "./gated_pool.ts";
 import { type HashHost, WholeHasher } from "./whole_hasher.ts";
 
 const logger = log("peer", "files");
@@ -55,8 +54,6 @@ export class DownloadManager {
   /** Downloads started in this process that are running or ended since (paused ones leave). */
   readonly live: Download[] = [];
   #deps: DownloadManagerDeps;
-  /** Each download's gate to the worker pool (see {@linkcode gatedPool}). */
-  #gates = new WeakMap<Download, Gate>();
   #user: string | null = null;
 
   constructor(deps: DownloadManagerDeps) {
@@ -338,13 +335,11 @@ export class DownloadManager {
 
   /**
    * Stops a download's transfers for good (it is started afresh to
-   * continue): `pause()` or `stop()`, then its gate closes.
+   * continue): `pause()` or `stop()`.
    */
   #halt(d: Download, how: "pause" | "stop"): void {
     if (how === "pause") d.pause();
     else d.stop();
-    const gate = this.#gates.get(d);
-    if (gate) gate.open = false;
   }
 
   #forget(d: Download): void {
@@ -411,7 +406,6 @@ export class DownloadManager {
   }
 
   #begin(rec: DownloadRecord, lookup?: LookupResult): void {
-    const gate: Gate = { open: true };
     const dl = new Download(rec, {
       lookup: (group, name) => this.#lookup(group, name),
       report: async (group, name, pieces) => {
@@ -420,11 +414,10 @@ export class DownloadManager {
       },
       db: this.#deps.db,
       served: this.#deps.served,
-      pool: gatedPool(this.#deps.pool, gate),
+      pool: this.#deps.pool,
       wholeHasher: (path) => new WholeHasher(this.#deps.hashHost, path),
       finished: (d) => this.#deps.ended(d),
     });
-    this.#gates.set(dl, gate);
     this.live.push(dl);
     dl.start(lookup).catch((err) =>
       logger.error("Download failed to start: {error}", { error: describeError(err) })

@@ -252,3 +252,62 @@ Deno.test("a download whose only source is offline is stalled with the reason; a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a paused download stays paused: the failed events of the connections it closed open none again", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new PeerDb(dir);
+  try {
+    const n = 8;
+    const rec: DownloadRecord = {
+      group: "g1",
+      name: "f.bin",
+      dest: dir,
+      size: n * 512 * 1024,
+      pieceSize: 512 * 1024,
+      pieces: "ab".repeat(20 * n),
+      sha1: "cd".repeat(20),
+      have: new Uint8Array(1),
+      status: "D",
+      error: null,
+    };
+    db.putDownload(rec);
+    const events = new Map<number, (e: unknown) => void>();
+    let opens = 0;
+    let gets = 0;
+    const pool = {
+      open: (_spec: unknown, onEvent: (e: unknown) => void) => {
+        const conn = ++opens;
+        events.set(conn, onEvent);
+        queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
+        return conn;
+      },
+      get: () => gets++,
+      close: (conn: number) =>
+        queueMicrotask(() => events.get(conn)!({ type: "failed", conn, error: "closed" })),
+      drain: () => Promise.resolve(),
+    } as unknown as WorkerPool;
+    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+    const seeder = { user: "a", addr: "127.0.0.1:9001", have: "all" };
+    const d = new Download(rec, {
+      lookup: () => Promise.resolve({ peers: [seeder], grant: {} }),
+      report: () => Promise.resolve(),
+      db,
+      served: new ServedFiles(),
+      pool,
+      wholeHasher: (path) => new WholeHasher(host, path),
+      finished: () => Promise.resolve(),
+    });
+    await d.start({ peers: [seeder], grant: {} });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(opens, 2);
+    d.pause();
+    const [openedBefore, askedBefore] = [opens, gets];
+    // Past the first backoff (0.5 s) and the next lookup.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(opens, openedBefore, "no connection opened after pause");
+    assert.equal(gets, askedBefore, "no piece asked after pause");
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
