@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import type { Message } from "../shared/frame.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
+import { dialLink } from "./link.ts";
 import { MERGE_TAIL_KEY } from "./merge_tail.ts";
 import { type NodeObserver, TrackerNode } from "./node.ts";
 import type { LogEntry } from "./ops.ts";
@@ -195,5 +197,56 @@ Deno.test("a tracker holding unmerged writes that becomes primary merges them it
   } finally {
     await c.close();
     await Promise.all(gates.map((g) => g.close()));
+  }
+});
+
+Deno.test("malformed sync and merge messages on the link close it with an error; the tracker serves on", async () => {
+  const c = await Cluster.create();
+  try {
+    const t1 = await c.start(1);
+    await waitFor("tracker 1 primary", () => t1.node.role === "primary");
+    await createUser(c, 1, "alice", "req-a");
+    const key = await loadClusterKey(`${c.dir}/cluster.key`);
+    const view = { n: 2, role: "secondary", epoch: 1, index: 0, lastEpoch: 0 };
+    const bad: Message[] = [
+      { t: "sync", index: 3, lastEpoch: 1, runs: [[5, 1]] },
+      { t: "sync", index: 3, lastEpoch: 1, runs: "all of them" },
+      { t: "merge", entries: [{ index: 1, epoch: 1, op: { kind: "create_user" } }], last: true },
+      { t: "merged", merged: 1 },
+    ];
+    for (const msg of bad) {
+      const link = await dialLink(c.endpoints[0], 2, key);
+      try {
+        await link.conn.send({ t: "state", ...view });
+        if (msg.t === "merge") {
+          // A merge is refused before the sender caught up, then malformed after.
+          await link.conn.send({ t: "sync", index: 0, lastEpoch: 0, runs: [] });
+        }
+        await link.conn.send(msg);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          link.conn.close();
+        }, 3000);
+        const got: string[] = [];
+        try {
+          for await (const m of link.messages) got.push(String(m.t));
+        } catch { /* closed */ }
+        clearTimeout(timer);
+        assert.equal(
+          timedOut,
+          false,
+          `the tracker kept the link open after ${JSON.stringify(msg)}`,
+        );
+        assert.ok(!got.includes("merged"), `${JSON.stringify(msg)}: ${got}`);
+      } finally {
+        link.conn.close();
+      }
+    }
+    assert.equal(t1.node.role, "primary");
+    assert.equal(t1.node.state.users.has("alice"), true);
+    await createUser(c, 1, "bob", "req-b");
+  } finally {
+    await c.close();
   }
 });
