@@ -60,6 +60,16 @@ export class Liveness {
     return lease !== undefined && now < lease.until;
   }
 
+  /** Leases kept (also of sessions that ended without a logout this tracker saw). */
+  get size(): number {
+    return this.#leases.size;
+  }
+
+  /** Drops the leases of tokens that are no longer sessions. */
+  prune(isSession: (token: string) => boolean): void {
+    for (const token of this.#leases.keys()) if (!isSession(token)) this.#leases.delete(token);
+  }
+
   /** Sessions with a lease (for status pages). */
   onlineCount(now: number): number {
     let n = 0;

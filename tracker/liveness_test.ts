@@ -40,3 +40,12 @@ Deno.test("Liveness.graceAll gives every session one lease from the failover", (
   assert.equal(l.online("slow", 100_001), false);
   assert.equal(l.onlineCount(100_001), 1);
 });
+
+Deno.test("Liveness.prune forgets the leases of tokens that are no longer sessions", () => {
+  const l = new Liveness();
+  for (const t of ["a", "b", "c"]) l.heard(t, 0);
+  l.prune((t) => t !== "b");
+  assert.equal(l.size, 2);
+  assert.equal(l.online("b", 1), false);
+  assert.equal(l.online("a", 1), true);
+});

@@ -64,7 +64,14 @@ export class Presence implements NodeObserver {
   applied(entry: LogEntry, result: Result): void {
     const op = entry.op;
     if (result.ok) {
-      if (op.kind === "login") this.liveness.heard(op.token, this.#now());
+      if (op.kind === "login") {
+        this.liveness.heard(op.token, this.#now());
+        // A new login replaces the user's old session without a logout: prune now and then.
+        const sessions = this.#state().sessions;
+        if (this.liveness.size > 2 * sessions.size + 64) {
+          this.liveness.prune((t) => sessions.has(t));
+        }
+      }
       if (op.kind === "logout") {
         this.liveness.forget(op.token);
         this.#held.get(op.token)?.wake();
