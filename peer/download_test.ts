@@ -8,6 +8,22 @@ import { ServedFiles } from "./served_files.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 
+/** An unfinished download of `n` pieces of 512 KiB into `dir` (piece hashes that match nothing). */
+function record(dir: string, n: number, have = new Uint8Array(Math.ceil(n / 8))): DownloadRecord {
+  return {
+    group: "g1",
+    name: "f.bin",
+    dest: dir,
+    size: n * 512 * 1024,
+    pieceSize: 512 * 1024,
+    pieces: "ab".repeat(20 * n),
+    sha1: "cd".repeat(20),
+    have,
+    status: "D",
+    error: null,
+  };
+}
+
 Deno.test("a download stopped by a shutdown during its final hash is kept for the next start, not failed", async () => {
   const dir = await Deno.makeTempDir();
   const db = new PeerDb(dir);
@@ -71,18 +87,7 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
     const db = new PeerDb(dir);
     try {
       const n = 256;
-      const rec: DownloadRecord = {
-        group: "g1",
-        name: "f.bin",
-        dest: dir,
-        size: n * 512 * 1024,
-        pieceSize: 512 * 1024,
-        pieces: "ab".repeat(20 * n),
-        sha1: "cd".repeat(20),
-        have: new Uint8Array(n / 8),
-        status: "D",
-        error: null,
-      };
+      const rec = record(dir, n);
       db.putDownload(rec);
       const asked = new Map<number, number>();
       let conns = 0;
@@ -135,18 +140,7 @@ Deno.test("a source the trackers no longer list that stops delivering is dropped
   const db = new PeerDb(dir);
   try {
     const n = 4;
-    const rec: DownloadRecord = {
-      group: "g1",
-      name: "f.bin",
-      dest: dir,
-      size: n * 512 * 1024,
-      pieceSize: 512 * 1024,
-      pieces: "ab".repeat(20 * n),
-      sha1: "cd".repeat(20),
-      have: new Uint8Array(1),
-      status: "D",
-      error: null,
-    };
+    const rec = record(dir, n, new Uint8Array(1));
     db.putDownload(rec);
     // Port 9001 opens and then answers nothing (its host vanished); 9002 is healthy.
     const portOf = new Map<number, number>();
@@ -210,18 +204,7 @@ Deno.test("a download whose only source is offline is stalled with the reason; a
     const n = 41;
     const have = new Uint8Array(6);
     setBit(have, 0);
-    const rec: DownloadRecord = {
-      group: "g1",
-      name: "f.bin",
-      dest: dir,
-      size: n * 512 * 1024,
-      pieceSize: 512 * 1024,
-      pieces: "ab".repeat(20 * n),
-      sha1: "cd".repeat(20),
-      have,
-      status: "D",
-      error: null,
-    };
+    const rec = record(dir, n, have);
     db.putDownload(rec);
     await Deno.writeFile(`${dir}/f.bin.part`, new Uint8Array(0));
     const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
@@ -258,18 +241,7 @@ Deno.test("a paused download stays paused: the failed events of the connections 
   const db = new PeerDb(dir);
   try {
     const n = 8;
-    const rec: DownloadRecord = {
-      group: "g1",
-      name: "f.bin",
-      dest: dir,
-      size: n * 512 * 1024,
-      pieceSize: 512 * 1024,
-      pieces: "ab".repeat(20 * n),
-      sha1: "cd".repeat(20),
-      have: new Uint8Array(1),
-      status: "D",
-      error: null,
-    };
+    const rec = record(dir, n, new Uint8Array(1));
     db.putDownload(rec);
     const events = new Map<number, (e: unknown) => void>();
     let opens = 0;

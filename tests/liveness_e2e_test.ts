@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { NsProcess, Testbed } from "./_netns.ts";
+import { member, NetSwarm, type NsShell, percent } from "./_ns_swarm.ts";
 import { delay, waitFor } from "./harness.ts";
 import { GROUP, parseListFiles, randomBytes, Swarm } from "./files_harness.ts";
 
@@ -76,160 +76,37 @@ Deno.test("after a failover the new primary lists the live seeders and drops a d
   });
 });
 
-/** Trackers on host "t", peers on their own hosts, all started inside the testbed. */
-class Net {
-  readonly bed: Testbed;
-  readonly dir: string;
-  readonly info: string;
-  readonly procs: NsProcess[] = [];
-
-  private constructor(bed: Testbed, dir: string) {
-    this.bed = bed;
-    this.dir = dir;
-    this.info = `${dir}/tracker_info.txt`;
-  }
-
-  static async run(hosts: string[], fn: (net: Net) => Promise<void>): Promise<void> {
-    const bed = await Testbed.create("shl", ["t", ...hosts]);
-    if (typeof bed === "string") {
-      console.log(bed);
-      return;
-    }
-    const dir = await Deno.makeTempDir({ prefix: "shoal-live-" });
-    const net = new Net(bed, dir);
-    try {
-      await Deno.writeTextFile(net.info, `${bed.addr("t")}:5000\n${bed.addr("t")}:7000\n`);
-      await net.#startTrackers();
-      await fn(net);
-    } catch (err) {
-      const logs = net.procs.map((p) =>
-        `--- ${p.name} stdout ---\n${p.stdout.text}\n--- ${p.name} stderr ---\n${p.stderr.text}`
-      );
-      throw new Error(`${(err as Error).message}\n${logs.join("\n")}`, { cause: err });
-    } finally {
-      for (const p of net.procs) await p.kill().catch(() => {});
-      await bed.destroy();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
-  }
-
-  async #startTrackers(): Promise<void> {
-    for (const n of [1, 2]) {
-      const t = new NsProcess(`tracker${n}`, this.bed.ns("t"), [
-        "tracker",
-        this.info,
-        String(n),
-        "--data-dir",
-        `${this.dir}/tracker${n}`,
-        "--cluster-key",
-        `${this.dir}/cluster.key`,
-      ]);
-      this.procs.push(t);
-      if (n === 1) await delay(300); // tracker 1 creates the cluster key
-    }
-    await waitFor(
-      () => this.procs.some((t) => /is now primary/.test(t.stderr.text)),
-      { timeoutMs: 15_000, what: "a primary tracker" },
-    );
-  }
-
-  /** Starts a peer on `host` (port 6001) with its own state folder. */
-  peer(host: string): Shell {
-    const p = new NsProcess(host, this.bed.ns(host), [
-      "peer",
-      `${this.bed.addr(host)}:6001`,
-      this.info,
-      "--state-dir",
-      `${this.dir}/state-${host}`,
-    ]);
-    this.procs.push(p);
-    return new Shell(p);
-  }
-}
-
-/** A peer's shell: one command at a time, each answered by the lines before a marker. */
-class Shell {
-  readonly p: NsProcess;
-  #marks = 0;
-
-  constructor(p: NsProcess) {
-    this.p = p;
-  }
-
-  /** Runs a command; returns its lines. */
-  async run(line: string, timeoutMs = 20_000): Promise<string[]> {
-    const mark = `mark-${++this.#marks}`;
-    const from = this.p.stdout.lines().length;
-    await this.p.type(line);
-    await this.p.type(mark);
-    const end = await waitFor(() => {
-      const lines = this.p.stdout.lines();
-      const i = lines.findIndex((l, k) => k >= from && l.includes(`"${mark}"`));
-      if (i < 0 && this.p.exit) throw new Error(`${this.p.name} exited`);
-      return i >= 0 ? i + 1 : null;
-    }, { timeoutMs, what: `${this.p.name}: ${line}` });
-    return this.p.stdout.lines().slice(from, end - 1);
-  }
-
-  /** Runs a command that must not fail. */
-  async ok(line: string): Promise<string[]> {
-    const out = await this.run(line);
-    assert.ok(!out.some((l) => l.startsWith("error:")), `${this.p.name}: ${line}: ${out}`);
-    return out;
-  }
-
-  /** The download line of `name`, from show_downloads. */
-  async download(name: string): Promise<string> {
-    return (await this.run("show_downloads")).find((l) => l.includes(` ${name}`)) ?? "";
-  }
-}
-
-/** Makes a user on `sh` and has it join the group owned by `owner` (or create it). */
-async function member(sh: Shell, user: string, owner: Shell | null): Promise<void> {
-  await sh.ok(`create_user ${user} pw-${user}`);
-  await sh.ok(`login ${user} pw-${user}`);
-  if (!owner) await sh.ok(`create_group ${GROUP}`);
-  else {
-    await sh.ok(`join_group ${GROUP}`);
-    await owner.ok(`accept_request ${GROUP} ${user}`);
-  }
-}
-
-function percent(line: string): number {
-  return Number(/ (\d+(?:\.\d+)?)%/.exec(line)?.[1] ?? NaN);
-}
-
 /** Sets up seeders s1..sN (shaped) and a downloader d that starts downloading. */
-async function swarm(net: Net, seeders: number) {
+async function swarm(net: NetSwarm, seeders: number) {
   const data = randomBytes(FILE_SIZE);
   const sha1 = createHash("sha1").update(data).digest("hex");
   const file = `${net.dir}/big.bin`;
   await Deno.writeFile(file, data);
-  const shells: Shell[] = [];
+  const shells: NsShell[] = [];
   for (let i = 1; i <= seeders; i++) {
-    const sh = net.peer(`s${i}`);
+    const sh = await net.peer(`s${i}`);
     await member(sh, `s${i}`, shells[0] ?? null);
     await sh.ok(`upload_file ${file} ${GROUP}`);
     await net.bed.shape(`s${i}`, { rate: SEEDER_RATE });
     shells.push(sh);
   }
-  const d = net.peer("d");
+  const d = await net.peer("d");
   await member(d, "d", shells[0]!);
   const dest = `${net.dir}/dest`;
   await Deno.mkdir(dest);
   await d.ok(`download_file ${GROUP} big.bin ${dest}`);
-  await waitFor(async () => percent(await d.download("big.bin")) >= 15, {
+  await waitFor(async () => percent(await d.line("big.bin")) >= 15, {
     timeoutMs: 20_000,
     what: "the download to pass 15%",
   });
   return { seeders: shells, d, dest, sha1 };
 }
 
-async function seedersListed(sh: Shell): Promise<number | undefined> {
+async function seedersListed(sh: NsShell): Promise<number | undefined> {
   return parseListFiles(await sh.run(`list_files ${GROUP}`)).get("big.bin")?.seeders;
 }
 
-async function waitGone(d: Shell, want: number, what: string): Promise<number> {
+async function waitGone(d: NsShell, want: number, what: string): Promise<number> {
   const t0 = performance.now();
   await waitFor(async () => (await seedersListed(d)) === want, {
     timeoutMs: GONE_BOUND_MS + 3000,
@@ -240,8 +117,8 @@ async function waitGone(d: Shell, want: number, what: string): Promise<number> {
   return ms;
 }
 
-async function assertComplete(d: Shell, dest: string, sha1: string): Promise<void> {
-  await waitFor(async () => /^\[C\]/.test(await d.download("big.bin")), {
+async function assertComplete(d: NsShell, dest: string, sha1: string): Promise<void> {
+  await waitFor(async () => /^\[C\]/.test(await d.line("big.bin")), {
     timeoutMs: 60_000,
     what: "the download to complete",
   });
@@ -250,7 +127,7 @@ async function assertComplete(d: Shell, dest: string, sha1: string): Promise<voi
 }
 
 Deno.test("a download goes on from the other seeder when one is killed or its link is cut", async () => {
-  await Net.run(["s1", "s2", "s3", "d"], async (net) => {
+  await NetSwarm.run("shl", ["s1", "s2", "s3", "d"], async (net) => {
     const { seeders, d, dest, sha1 } = await swarm(net, 3);
     assert.equal(await seedersListed(d), 3);
     await seeders[0]!.p.kill("SIGKILL");
@@ -262,28 +139,28 @@ Deno.test("a download goes on from the other seeder when one is killed or its li
 });
 
 Deno.test("with its only seeder gone a download is stalled with the reason, and completes when it returns", async () => {
-  await Net.run(["s1", "d"], async (net) => {
+  await NetSwarm.run("shl", ["s1", "d"], async (net) => {
     const { seeders, d, dest, sha1 } = await swarm(net, 1);
     // Killed: stalled; restarted with its stored session: the download goes on.
     await seeders[0]!.p.kill("SIGKILL");
     await waitGone(d, 0, "SIGKILL of the only seeder");
     const stalled = await waitFor(async () => {
-      const line = await d.download("big.bin");
+      const line = await d.line("big.bin");
       return /stalled.*no online peer has \d+ of 24 pieces/.test(line) ? line : null;
     }, { timeoutMs: 10_000, what: "the download to show as stalled" });
     console.log(`only seeder killed: ${stalled}`);
     const wait = await d.run("wait 1", 10_000);
     assert.match(wait.join("\n"), /^error: .*big\.bin.*stalled/m);
-    const back = net.peer("s1");
-    await back.p.waitForLine(/resumed session as s1/);
-    const resumedAt = await d.download("big.bin");
+    const back = await net.peer("s1");
+    assert.match(back.greeting.join("\n"), /resumed session as s1/);
+    const resumedAt = await d.line("big.bin");
     // Cut the link of the restarted seeder too once the download has gone on: stalled again, then healed.
-    await waitFor(async () => percent(await d.download("big.bin")) > percent(resumedAt) + 5, {
+    await waitFor(async () => percent(await d.line("big.bin")) > percent(resumedAt) + 5, {
       timeoutMs: 20_000,
       what: "the download to go on from the restarted seeder",
     });
     await net.bed.cut("s1");
-    await waitFor(async () => /stalled/.test(await d.download("big.bin")), {
+    await waitFor(async () => /stalled/.test(await d.line("big.bin")), {
       timeoutMs: 10_000,
       what: "the download to stall behind the cut link",
     });
@@ -293,16 +170,16 @@ Deno.test("with its only seeder gone a download is stalled with the reason, and 
 });
 
 Deno.test("a download ends as [F] with the reason when its user leaves the group; a withdrawn source stalls the others", async () => {
-  await Net.run(["s1", "d", "e"], async (net) => {
+  await NetSwarm.run("shl", ["s1", "d", "e"], async (net) => {
     const { seeders, d } = await swarm(net, 1);
-    const e = net.peer("e");
+    const e = await net.peer("e");
     await member(e, "e", seeders[0]!);
     const dest = `${net.dir}/dest-e`;
     await Deno.mkdir(dest);
     await e.ok(`download_file ${GROUP} big.bin ${dest}`);
     await d.ok(`leave_group ${GROUP}`);
     const left = await waitFor(async () => {
-      const line = await d.download("big.bin");
+      const line = await d.line("big.bin");
       return /^\[F\]/.test(line) ? line : null;
     }, { timeoutMs: 10_000, what: "the download of a member who left to fail" });
     assert.match(left, /not a member of group g1/);
@@ -310,7 +187,7 @@ Deno.test("a download ends as [F] with the reason when its user leaves the group
     // its only (partial) source: e's download is stalled, not failed.
     await seeders[0]!.ok(`stop_share ${GROUP} big.bin`);
     const stalled = await waitFor(async () => {
-      const line = await e.download("big.bin");
+      const line = await e.line("big.bin");
       return /^\[S\].*stalled: no online peer has \d+ of 24 pieces/.test(line) ? line : null;
     }, { timeoutMs: 10_000, what: "the download to stall once its only seeder withdrew" });
     console.log(`member left: ${left}\nseeder withdrew: ${stalled}`);
