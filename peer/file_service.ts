@@ -364,14 +364,7 @@ export class FileService {
 }
 
 function shareArgs(m: FileMeta): Record<string, unknown> {
-  return {
-    group: m.group,
-    name: m.name,
-    size: m.size,
-    pieceSize: m.pieceSize,
-    pieces: m.pieces,
-    sha1: m.sha1,
-  };
+  return { ...fileMeta(m) };
 }
 
 function fileMeta(m: FileMeta): FileMeta {

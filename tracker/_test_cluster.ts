@@ -9,7 +9,7 @@ import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
-import { TrackerNode } from "./node.ts";
+import { type NodeObserver, TrackerNode } from "./node.ts";
 import { TrackerServer } from "./server.ts";
 import { Store } from "./store.ts";
 import { type RunningTracker, startTracker } from "./tracker.ts";
@@ -103,12 +103,14 @@ export class Cluster {
 
   /**
    * Starts tracker `n` as `startTracker()` does, but with store options and,
-   * optionally, another idea of where the trackers are (to cut it off).
+   * optionally, another idea of where the trackers are (to cut it off) and
+   * an observer of what it applies (missing methods do nothing).
    */
   async startWithStore(
     n: 1 | 2,
     storeOptions: { snapshotEvery?: number; keepLog?: number },
     trackers: [Endpoint, Endpoint] = this.endpoints,
+    observer?: Partial<NodeObserver>,
   ): Promise<TestTracker> {
     const dataDir = this.dataDir(n);
     await Deno.mkdir(dataDir, { recursive: true });
@@ -122,6 +124,13 @@ export class Cluster {
       key,
       heartbeatMs: HEARTBEAT_MS,
       graceMs: GRACE_MS,
+      observer: observer && {
+        applied: () => {},
+        reset: () => {},
+        promoted: () => {},
+        online: () => true,
+        ...observer,
+      },
     });
     const server = new TrackerServer(listener, node, key);
     node.start();

@@ -4,11 +4,10 @@ import type { Endpoint } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { dialLink } from "./link.ts";
 import { MERGE_TAIL_KEY } from "./merge_tail.ts";
-import { type NodeObserver, TrackerNode } from "./node.ts";
+import type { NodeObserver, TrackerNode } from "./node.ts";
 import type { LogEntry } from "./ops.ts";
-import { TrackerServer } from "./server.ts";
 import { Store } from "./store.ts";
-import { Client, Cluster, Gate, GRACE_MS, HEARTBEAT_MS, waitFor } from "./_test_cluster.ts";
+import { Client, Cluster, Gate, GRACE_MS, waitFor } from "./_test_cluster.ts";
 
 /** Thrown by a test observer to break the link at a chosen moment (as a crash there would). */
 class Crash extends Error {}
@@ -20,38 +19,7 @@ async function startNode(
   trackers: [Endpoint, Endpoint],
   observer?: Partial<NodeObserver>,
 ): Promise<TrackerNode> {
-  const dataDir = c.dataDir(n);
-  await Deno.mkdir(dataDir, { recursive: true });
-  const key = await loadClusterKey(`${c.dir}/cluster.key`);
-  const listener = Deno.listen(c.endpoints[n - 1]!);
-  const store = new Store(`${dataDir}/tracker.db`);
-  const full: NodeObserver | undefined = observer && {
-    applied: () => {},
-    reset: () => {},
-    promoted: () => {},
-    online: () => true,
-    ...observer,
-  };
-  const node = new TrackerNode({
-    n,
-    trackers,
-    store,
-    key,
-    heartbeatMs: HEARTBEAT_MS,
-    graceMs: GRACE_MS,
-    observer: full,
-  });
-  const server = new TrackerServer(listener, node, key);
-  node.start();
-  let stopped: Promise<void> | null = null;
-  const stop = () =>
-    stopped ??= (async () => {
-      await server.close();
-      await node.stop();
-      store.close();
-    })();
-  c.trackers[n - 1] = { node, server, stop, dataDir, store };
-  return node;
+  return (await c.startWithStore(n, {}, trackers, observer)).node;
 }
 
 async function createUser(c: Cluster, n: 1 | 2, user: string, id: string): Promise<void> {
