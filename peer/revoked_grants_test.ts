@@ -55,3 +55,11 @@ Deno.test("RevokedGrants forgets a revocation once every grant it voids has expi
   r.add({ revocations: [], floor: 0 }, KEEP_MS + 1);
   assert.equal(r.voids(grant()), false);
 });
+
+Deno.test("RevokedGrants: after a split brain, a revocation of the higher epoch voids the lower epoch's later-numbered grants", () => {
+  const r = new RevokedGrants();
+  r.add({ revocations: [{ index: 1200, ep: 4, user: "bob" }], floor: 0 }, 0);
+  assert.equal(r.voids(grant({ idx: 1400, ep: 3 })), true, "issued by the losing side");
+  assert.equal(r.voids(grant({ idx: 1100, ep: 4 })), true);
+  assert.equal(r.voids(grant({ idx: 1300, ep: 4 })), false, "issued after the revocation");
+});

@@ -6,6 +6,7 @@
  * group, logged out, a file left the group) within milliseconds, so that the
  * piece server stops serving under a revoked grant.
  */
+import { DEFAULT_KEEPALIVE_MS } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import type { Revocation, RevocationNews } from "../shared/grant.ts";
 import { log } from "../shared/log.ts";
@@ -13,8 +14,6 @@ import type { TrackerClient } from "./tracker_client.ts";
 
 const logger = log("peer", "watch");
 
-/** The keepalive interval unless `--keepalive` says otherwise. */
-export const DEFAULT_KEEPALIVE_MS = 1000;
 /** Watches are never sent closer together than this (a tracker that answers at once). */
 const MIN_GAP_MS = 20;
 /** How often a peer with no session looks whether one has begun (no request is sent). */
@@ -32,7 +31,9 @@ export interface TrackerWatchOptions {
 export class TrackerWatch {
   #opts: TrackerWatchOptions;
   #interval: number;
+  /** The last log position heard of: index and the epoch of the entry there. */
   #since = -1;
+  #sinceEpoch = 0;
   #stopped = false;
   #sleep: { timer: ReturnType<typeof setTimeout>; wake: () => void } | null = null;
   readonly done: Promise<void>;
@@ -63,7 +64,7 @@ export class TrackerWatch {
       try {
         const res = await this.#opts.client.request(
           "watch",
-          { since: this.#since, interval: this.#interval },
+          { since: this.#since, epoch: this.#sinceEpoch, interval: this.#interval },
           { deadlineMs: this.#interval * 2 + 3000 },
         );
         if (this.#stopped) return;
@@ -81,16 +82,20 @@ export class TrackerWatch {
   }
 
   #take(data: Record<string, unknown>): void {
-    const { index, revocations, floor } = data;
-    if (typeof index !== "number" || !Array.isArray(revocations) || typeof floor !== "number") {
+    const { index, epoch, revocations, floor, floorEp } = data;
+    if (
+      !isInt(index) || !isInt(epoch) || !Array.isArray(revocations) || !isInt(floor) ||
+      !isInt(floorEp)
+    ) {
       logger.warn("Malformed watch answer from the tracker");
       return;
     }
     this.#since = index;
-    const list = revocations.filter((r): r is Revocation =>
-      typeof r === "object" && r !== null && typeof r.index === "number"
-    );
-    if (list.length > 0 || floor > 0) this.#opts.revoked({ revocations: list, floor });
+    this.#sinceEpoch = epoch;
+    const list = revocations.filter(isRevocation);
+    if (list.length > 0 || floor > 0) {
+      this.#opts.revoked({ revocations: list, floor, floorEp });
+    }
   }
 
   #pause(ms: number): Promise<void> {
@@ -102,4 +107,16 @@ export class TrackerWatch {
       this.#sleep = { timer, wake: resolve };
     });
   }
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v);
+}
+
+function isRevocation(r: unknown): r is Revocation {
+  if (typeof r !== "object" || r === null) return false;
+  const { index, ep, user, group, name } = r as Record<string, unknown>;
+  const optStr = (v: unknown) => v === undefined || typeof v === "string";
+  return isInt(index) && (ep === undefined || isInt(ep)) && optStr(user) && optStr(group) &&
+    optStr(name);
 }

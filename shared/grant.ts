@@ -14,10 +14,12 @@ export interface Grant {
   /** Expiry, ms since the epoch. */
   exp: number;
   /**
-   * The trackers' log index when it was issued: a revocation at a later
-   * index voids it (0 for grants from before revocations existed).
+   * The trackers' log position when it was issued (index, and the epoch of
+   * the entry there): a revocation at a later position voids it (0 for
+   * grants from before revocations existed).
    */
   idx?: number;
+  ep?: number;
 }
 
 /** A grant as it travels: the exact signed JSON text and its signature (base64). */
@@ -27,27 +29,42 @@ export interface SignedGrant {
 }
 
 /**
+ * Whether log position (epoch `aEp`, index `a`) comes before (`bEp`, `b`).
+ * Epochs rise with every promotion and are never shared by the two
+ * trackers, so after a split brain every position of the side with the lower
+ * epoch counts as earlier than the other side's.
+ */
+export function before(aEp: number, a: number, bEp: number, b: number): boolean {
+  return aEp < bEp || (aEp === bEp && a < b);
+}
+
+/**
  * A revocation, as the trackers send it to serving peers: every grant issued
- * before log index `index` whose user, group and name match the fields given
- * is void.
+ * before its log position (`ep`, `index`) whose user, group and name match
+ * the fields given is void.
  */
 export interface Revocation {
   index: number;
+  ep?: number;
   user?: string;
   group?: string;
   name?: string;
 }
 
-/** What a watch brings a serving peer: revocations, and the index before which every grant is void. */
+/**
+ * What a watch brings a serving peer: revocations, and the log position
+ * before which every grant is void (`floor` 0: none).
+ */
 export interface RevocationNews {
   revocations: Revocation[];
-  /** 0, or a log index: grants issued before it are void (revocations before it may be missing). */
+  /** 0, or a log index: grants issued before (`floorEp`, `floor`) are void (revocations before it may be missing). */
   floor: number;
+  floorEp?: number;
 }
 
 /** Whether `rev` voids `grant`. */
 export function revokes(rev: Revocation, grant: Grant): boolean {
-  return (grant.idx ?? 0) < rev.index &&
+  return before(grant.ep ?? 0, grant.idx ?? 0, rev.ep ?? 0, rev.index) &&
     (rev.user === undefined || rev.user === grant.user) &&
     (rev.group === undefined || rev.group === grant.group) &&
     (rev.name === undefined || rev.name === grant.name);
@@ -114,8 +131,10 @@ export async function verifyGrant(
   }
   if (typeof g !== "object" || g === null || Array.isArray(g)) return "malformed grant";
   if (typeof g.exp !== "number" || g.exp < now) return "grant expired";
-  if (g.idx !== undefined && (typeof g.idx !== "number" || !Number.isSafeInteger(g.idx))) {
-    return "malformed grant";
+  for (const v of [g.idx, g.ep]) {
+    if (v !== undefined && (typeof v !== "number" || !Number.isSafeInteger(v))) {
+      return "malformed grant";
+    }
   }
   if (g.group !== file.group || g.name !== file.name || g.sha1 !== file.sha1) {
     return "grant is for another file";

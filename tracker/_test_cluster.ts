@@ -11,6 +11,7 @@ import type { Endpoint } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { type NodeObserver, TrackerNode } from "./node.ts";
 import { TrackerServer } from "./server.ts";
+import { Presence } from "./presence.ts";
 import { Store } from "./store.ts";
 import { type RunningTracker, startTracker } from "./tracker.ts";
 
@@ -117,22 +118,27 @@ export class Cluster {
     const key = await loadClusterKey(`${this.dir}/cluster.key`);
     const listener = Deno.listen(this.endpoints[n - 1]!);
     const store = new Store(`${dataDir}/tracker.db`, storeOptions);
-    const node = new TrackerNode({
+    const presence = new Presence(() => node.state, () => performance.now());
+    const node: TrackerNode = new TrackerNode({
       n,
       trackers,
       store,
       key,
       heartbeatMs: HEARTBEAT_MS,
       graceMs: GRACE_MS,
-      observer: observer && {
-        applied: () => {},
-        reset: () => {},
-        promoted: () => {},
-        online: () => true,
-        ...observer,
-      },
+      observer: observer
+        ? {
+          applied: (e, r) => presence.applied(e, r),
+          reset: (st) => presence.reset(st),
+          promoted: () => presence.promoted(),
+          demoted: () => presence.demoted(),
+          online: (session) => presence.online(session),
+          ...observer,
+        }
+        : presence,
     });
-    const server = new TrackerServer(listener, node, key);
+    presence.reset(node.state);
+    const server = new TrackerServer(listener, node, key, presence);
     node.start();
     let stopped: Promise<void> | null = null;
     const stop = () =>
@@ -141,7 +147,7 @@ export class Cluster {
         await node.stop();
         store.close();
       })();
-    this.trackers[n - 1] = { node, server, stop, dataDir, store };
+    this.trackers[n - 1] = { node, server, presence, stop, dataDir, store };
     return this.trackers[n - 1]!;
   }
 

@@ -52,6 +52,8 @@ export interface NodeObserver {
   reset(state: TrackerState): void;
   /** This tracker became primary. */
   promoted(): void;
+  /** This tracker stopped being primary (it steps down or stops). */
+  demoted?(): void;
   /** Whether a session's peer is alive (heard from lately); lookups and counts leave others out. */
   online(session: Session): boolean;
 }
@@ -122,6 +124,7 @@ export class TrackerNode {
   /** Stops dialing and closes the link. */
   async stop(): Promise<void> {
     this.#flush();
+    this.#opts.observer?.demoted?.();
     for (const w of this.#waiters.splice(0)) w.reject(new NotPrimary());
     await this.#links.stop();
   }
@@ -295,6 +298,7 @@ export class TrackerNode {
       epoch: this.epoch,
     });
     this.role = "secondary";
+    this.#opts.observer?.demoted?.();
     for (const w of this.#waiters.splice(0)) w.reject(new NotPrimary());
   }
 

@@ -8,7 +8,8 @@
  */
 import type { NodeObserver } from "./node.ts";
 import type { LogEntry, Result } from "./ops.ts";
-import { Liveness, MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS } from "./liveness.ts";
+import { MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS } from "../shared/constants.ts";
+import { Liveness } from "./liveness.ts";
 import { type RevocationAnswer, RevocationLog } from "./revocations.ts";
 import type { Session, TrackerState } from "./state.ts";
 
@@ -17,8 +18,9 @@ export const MAX_WATCH_HOLD_MS = 2000;
 
 /** A watch's arguments, checked. */
 export interface WatchArgs {
-  /** The last index the watcher has heard of; -1 at its start. */
+  /** The last position the watcher has heard of: index (-1 at its start) and its epoch. */
   since: number;
+  sinceEpoch: number;
   /** Its keepalive interval: it is offline after three of them without a word. */
   intervalMs: number;
 }
@@ -26,8 +28,12 @@ export interface WatchArgs {
 /** Checks a watch request's arguments: the arguments, or why they are refused. */
 export function parseWatchArgs(args: Record<string, unknown>): WatchArgs | string {
   const { since, interval } = args;
+  const epoch = args.epoch ?? 0;
   if (typeof since !== "number" || !Number.isSafeInteger(since) || since < -1) {
     return "argument since must be an integer of at least -1";
+  }
+  if (typeof epoch !== "number" || !Number.isSafeInteger(epoch) || epoch < 0) {
+    return "argument epoch must be a whole number";
   }
   if (
     typeof interval !== "number" || !Number.isSafeInteger(interval) ||
@@ -35,7 +41,7 @@ export function parseWatchArgs(args: Record<string, unknown>): WatchArgs | strin
   ) {
     return `argument interval must be an integer from ${MIN_KEEPALIVE_MS} to ${MAX_KEEPALIVE_MS}`;
   }
-  return { since, intervalMs: interval };
+  return { since, sinceEpoch: epoch, intervalMs: interval };
 }
 
 interface Held {
@@ -58,7 +64,7 @@ export class Presence implements NodeObserver {
   constructor(state: () => TrackerState, now: () => number) {
     this.#state = state;
     this.#now = now;
-    this.revocations = new RevocationLog(0);
+    this.revocations = new RevocationLog();
   }
 
   applied(entry: LogEntry, result: Result): void {
@@ -83,7 +89,11 @@ export class Presence implements NodeObserver {
   }
 
   reset(state: TrackerState): void {
-    this.revocations.reset(state.index);
+    this.revocations.reset(state.index, state.epoch);
+  }
+
+  demoted(): void {
+    this.wakeAll();
   }
 
   promoted(): void {
@@ -107,13 +117,13 @@ export class Presence implements NodeObserver {
   }
 
   /**
-   * Answers a watch: at once when there are revocations after `since` for
-   * this user, else when one comes or after the hold (at most one interval).
-   * A second watch of the same session answers the first at once.
+   * Answers a watch: at once when there are revocations after its position,
+   * else when one comes or after the hold (at most one interval). A second
+   * watch of the same session answers the first at once.
    */
-  async watch(token: string, user: string, args: WatchArgs): Promise<RevocationAnswer> {
+  async watch(token: string, args: WatchArgs): Promise<RevocationAnswer> {
     this.liveness.heard(token, this.#now(), args.intervalMs);
-    const answer = () => this.revocations.since(args.since, user, this.#state());
+    const answer = () => this.revocations.since(args.since, args.sinceEpoch);
     const first = answer();
     if (first.revocations.length > 0 || first.floor > 0 || args.since < 0) return first;
     this.#held.get(token)?.wake();
@@ -129,6 +139,11 @@ export class Presence implements NodeObserver {
       if (this.#held.get(token) === held) this.#held.delete(token);
     }
     return answer();
+  }
+
+  /** Sessions online now (for the console). */
+  onlineCount(): number {
+    return this.liveness.onlineCount(this.#now());
   }
 
   /** Wakes every held watch (the tracker stops or steps down). */

@@ -23,7 +23,7 @@ function setup() {
 Deno.test("Presence: a held watch is answered as soon as a revocation concerning the watcher is applied", async () => {
   const { p } = setup();
   const t0 = performance.now();
-  const held = p.watch("ta", "alice", { since: 0, intervalMs: 60_000 });
+  const held = p.watch("ta", { since: 0, sinceEpoch: 0, intervalMs: 60_000 });
   await new Promise((r) => setTimeout(r, 20));
   p.applied(
     { index: 1, epoch: 1, op: { kind: "leave_group", user: "bob", group: "g1" } },
@@ -31,14 +31,15 @@ Deno.test("Presence: a held watch is answered as soon as a revocation concerning
   );
   const answer = await held;
   assert.ok(performance.now() - t0 < 1000, "answered at once, not after the hold");
-  assert.deepEqual(answer.revocations, [{ index: 1, user: "bob", group: "g1" }]);
+  assert.deepEqual(answer.revocations, [{ index: 1, ep: 1, user: "bob", group: "g1" }]);
+  assert.equal(answer.epoch, 1);
   assert.equal(answer.index, 1);
 });
 
 Deno.test("Presence: a watch with nothing new is held for its interval (at most 2 s), and keeps the session online", async () => {
   const { p, state, advance } = setup();
   const t0 = performance.now();
-  const answer = await p.watch("ta", "alice", { since: 0, intervalMs: 150 });
+  const answer = await p.watch("ta", { since: 0, sinceEpoch: 0, intervalMs: 150 });
   assert.ok(performance.now() - t0 >= 140, "held");
   assert.deepEqual(answer.revocations, []);
   const session = state.sessions.get("ta")!;

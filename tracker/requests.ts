@@ -108,6 +108,7 @@ export class GrantSigner {
       sha1: d.sha1,
       exp: Date.now() + GRANT_TTL_MS,
       idx: state.index,
+      ep: state.epoch,
     });
     return { ok: true, data: { ...r.data, grant } };
   }

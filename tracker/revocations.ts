@@ -1,14 +1,13 @@
 /**
  * Revocations: which grants stop being honoured, derived from the replicated
- * log so that both trackers know the same ones. A grant names the log index
- * it was issued at; a revocation at index `i` matching the grant's user,
- * group and name (each where given) voids every grant issued before `i`.
- * Serving peers learn them through `watch` within milliseconds and close
+ * log so that both trackers know the same ones. A grant names the log
+ * position it was issued at (epoch and index); a revocation at a later
+ * position matching the grant's user, group and name (each where given)
+ * voids it. Serving peers learn them through `watch` within milliseconds and close
  * the connections they serve under a revoked grant. Pure: no clock, no I/O.
  */
 import type { Revocation } from "../shared/grant.ts";
 import type { LogEntry, Result } from "./ops.ts";
-import type { TrackerState } from "./state.ts";
 
 export type { Revocation };
 
@@ -16,103 +15,128 @@ export type { Revocation };
 export const REVOCATIONS_KEPT = 4096;
 /** Revocations sent in one watch answer, at most. */
 export const REVOCATIONS_PER_ANSWER = 512;
+/** Epoch runs kept to recognise a watcher's position (one per promotion). */
+const RUNS_KEPT = 1024;
 
 /** The revocations an applied entry makes (none for most). */
 export function revocationsOf(entry: LogEntry, result: Result): Revocation[] {
   if (!result.ok) return [];
   const op = entry.op;
-  const index = entry.index;
+  const at = { index: entry.index, ep: entry.epoch };
   switch (op.kind) {
     case "logout":
-      return typeof result.data.user === "string" ? [{ index, user: result.data.user }] : [];
+      return typeof result.data.user === "string" ? [{ ...at, user: result.data.user }] : [];
     case "leave_group":
       return result.data.deleted === true
-        ? [{ index, group: op.group }]
-        : [{ index, user: op.user, group: op.group }];
+        ? [{ ...at, group: op.group }]
+        : [{ ...at, user: op.user, group: op.group }];
     case "stop_share":
-      return result.data.removed === true ? [{ index, group: op.group, name: op.name }] : [];
+      return result.data.removed === true ? [{ ...at, group: op.group, name: op.name }] : [];
     default:
       return [];
   }
 }
 
-/** What a watcher is told: the revocations after its index, and whether that is all of them. */
+/** What a watcher is told: the revocations after its position, and whether that is all of them. */
 export interface RevocationAnswer {
-  /** The index to ask from next time. */
+  /** The position to ask from next time: index, and the epoch of the entry there. */
   index: number;
+  epoch: number;
   revocations: Revocation[];
   /**
-   * Revocations before this index may be missing (the watcher asked from
-   * before what this tracker kept): grants issued before it are void.
+   * 0, or the position (`floorEp`, `floor`) before which revocations may be
+   * missing here (the watcher's position is from before what this tracker
+   * kept, or from another history): grants issued before it are void.
    */
   floor: number;
+  floorEp: number;
 }
 
-/** The recent revocations in log order. */
+/**
+ * The recent revocations in log order, and the epoch runs of the log, so
+ * that a watcher's position (which may come from the other tracker, or from
+ * entries a dead primary never committed) is recognised or not.
+ */
 export class RevocationLog {
   #list: Revocation[] = [];
-  /** Revocations at or before this index may have been missed or dropped. */
-  #floor: number;
-  /** The last log index applied. */
-  #index: number;
-
-  /** Starts observing after log index `index` (what came before is not known here). */
-  constructor(index: number) {
-    this.#floor = index;
-    this.#index = index;
-  }
+  /** Revocations at or before this position may have been missed or dropped. */
+  #floor = { index: 0, ep: 0 };
+  /** [first index, epoch] of each run of entries of one epoch, oldest first. */
+  #runs: [number, number][] = [[0, 0]];
+  #index = 0;
+  #epoch = 0;
 
   /** The last applied log index. */
   get index(): number {
     return this.#index;
   }
 
-  /** The whole state was replaced at `index`: earlier revocations are unknown. */
-  reset(index: number): void {
+  /** The whole state was replaced at `index` (`epoch`): earlier revocations are unknown. */
+  reset(index: number, epoch: number): void {
     this.#list = [];
-    this.#floor = index;
+    this.#floor = { index, ep: epoch };
+    this.#runs = [[index, epoch]];
     this.#index = index;
+    this.#epoch = epoch;
   }
 
   /** Records an applied entry; returns the revocations it made. */
   applied(entry: LogEntry, result: Result): Revocation[] {
     this.#index = entry.index;
+    if (entry.epoch !== this.#epoch) {
+      this.#epoch = entry.epoch;
+      this.#runs.push([entry.index, entry.epoch]);
+      if (this.#runs.length > RUNS_KEPT) this.#runs.shift();
+    }
     const made = revocationsOf(entry, result);
     for (const r of made) this.#list.push(r);
     if (this.#list.length > REVOCATIONS_KEPT) {
       const cut = this.#list.length - REVOCATIONS_KEPT;
-      this.#floor = this.#list[cut - 1]!.index;
+      const last = this.#list[cut - 1]!;
+      this.#floor = { index: last.index, ep: last.ep ?? 0 };
       this.#list.splice(0, cut);
     }
     return made;
   }
 
-  /** The revocations after `since` that `user` (a watcher) needs to know, as `state` stands. */
-  since(since: number, user: string, state: TrackerState): RevocationAnswer {
+  /** The epoch of the entry at `index` in this log, if this log knows it. */
+  #epochAt(index: number): number | undefined {
+    if (index > this.#index) return undefined;
+    for (let k = this.#runs.length - 1; k >= 0; k--) {
+      const [first, epoch] = this.#runs[k]!;
+      if (first <= index) return epoch;
+    }
+    return undefined;
+  }
+
+  /**
+   * The revocations after position (`sinceEp`, `since`); -1 at a watcher's
+   * start. A position this log does not hold (another history) counts as -1.
+   * Every watcher hears of every revocation: they are small, and a peer may
+   * serve a group tomorrow that it is not in today.
+   */
+  since(since: number, sinceEp: number): RevocationAnswer {
+    if (since >= 0 && this.#epochAt(since) !== sinceEp) since = -1;
     const out: Revocation[] = [];
     let index = this.#index;
+    let epoch = this.#epoch;
     for (const r of this.#list) {
-      if (r.index <= since || !concerns(r, user, state)) continue;
+      if (r.index <= since) continue;
       if (out.length === REVOCATIONS_PER_ANSWER) {
-        index = out[out.length - 1]!.index;
+        const last = out[out.length - 1]!;
+        index = last.index;
+        epoch = last.ep ?? 0;
         break;
       }
       out.push(r);
     }
-    return { index, revocations: out, floor: since < this.#floor ? this.#floor : 0 };
+    const missed = since < this.#floor.index;
+    return {
+      index,
+      epoch,
+      revocations: out,
+      floor: missed ? this.#floor.index : 0,
+      floorEp: missed ? this.#floor.ep : 0,
+    };
   }
-}
-
-/** A watcher hears of revocations in its own groups, and of logouts of users it shares one with. */
-function concerns(r: Revocation, watcher: string, state: TrackerState): boolean {
-  if (r.group !== undefined) {
-    // A deleted group has no members left to ask; its revocation goes to everyone.
-    const g = state.groups.get(r.group);
-    return g === undefined || g.members.includes(watcher);
-  }
-  if (r.user === undefined) return false;
-  for (const g of state.groups.values()) {
-    if (g.members.includes(watcher) && g.members.includes(r.user)) return true;
-  }
-  return false;
 }

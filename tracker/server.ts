@@ -154,9 +154,8 @@ export class TrackerServer {
     if (typeof parsed === "string") return { t: "res", id, ok: false, error: parsed };
     const res = await this.#node.handleRequest(msg);
     if (res.ok !== true || typeof msg.token !== "string") return res;
-    const data = res.data as { user: string };
     watching.add(msg.token);
-    const answer = await presence.watch(msg.token, data.user, parsed);
+    const answer = await presence.watch(msg.token, parsed);
     return { t: "res", id, ok: true, data: { ...answer } };
   }
 }
