@@ -7,7 +7,7 @@
  * Parses arguments and hands over to tracker/ or peer/; no logic lives here.
  */
 import { parseArgs } from "node:util";
-import { VERSION } from "./shared/constants.ts";
+import { MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS, VERSION } from "./shared/constants.ts";
 import { describeError } from "./shared/errors.ts";
 import { retainFreedMemory } from "./shared/memory.ts";
 import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
@@ -120,9 +120,12 @@ async function peer(args: string[]): Promise<number> {
   let keepaliveMs: number | undefined;
   if (values.keepalive !== undefined) {
     keepaliveMs = Number(values.keepalive);
-    if (!Number.isInteger(keepaliveMs) || keepaliveMs < 100 || keepaliveMs > 60_000) {
+    if (
+      !Number.isInteger(keepaliveMs) || keepaliveMs < MIN_KEEPALIVE_MS ||
+      keepaliveMs > MAX_KEEPALIVE_MS
+    ) {
       throw new UsageError(
-        `--keepalive must be a whole number of milliseconds from 100 to 60000\n${PEER_USAGE}`,
+        `--keepalive must be a whole number of milliseconds from ${MIN_KEEPALIVE_MS} to ${MAX_KEEPALIVE_MS}\n${PEER_USAGE}`,
       );
     }
   }

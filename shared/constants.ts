@@ -14,3 +14,9 @@ export const MAX_LINK_FRAME = 64 * 1024 * 1024;
 
 /** The largest frame carrying piece data: a piece plus its header. */
 export const MAX_DATA_FRAME = PIECE_SIZE + 64;
+
+/** A peer's keepalive interval with the trackers unless `--keepalive` says otherwise (ms). */
+export const DEFAULT_KEEPALIVE_MS = 1000;
+/** Keepalive intervals a peer may use (ms); a session silent for three is offline. */
+export const MIN_KEEPALIVE_MS = 100;
+export const MAX_KEEPALIVE_MS = 60_000;

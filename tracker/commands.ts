@@ -257,12 +257,12 @@ function proposeShare(
 }
 
 /** Which sessions' peers are alive; without it every serving session counts as online. */
-export interface Liveness {
+export interface LivenessView {
   online(session: Session): boolean;
 }
 
 /** Answers a read command from the state. */
-export function query(state: TrackerState, req: Request, live?: Liveness): Result {
+export function query(state: TrackerState, req: Request, live?: LivenessView): Result {
   try {
     return queryUnchecked(state, req, live);
   } catch (err) {
@@ -271,7 +271,7 @@ export function query(state: TrackerState, req: Request, live?: Liveness): Resul
   }
 }
 
-function queryUnchecked(state: TrackerState, req: Request, live?: Liveness): Result {
+function queryUnchecked(state: TrackerState, req: Request, live?: LivenessView): Result {
   const online = (user: string) => {
     const s = state.serving(user);
     return s && (!live || live.online(s)) ? s : undefined;

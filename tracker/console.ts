@@ -31,6 +31,7 @@ export async function runConsole(t: RunningTracker, quit: () => void): Promise<v
             out(`last op applied at ${isoMicros(s.appliedAt)}`);
           }
           out(`connections: ${t.server.connections}`);
+          out(`peers online: ${t.presence.onlineCount()}`);
           if (typeof s.mergePending === "number" && s.mergePending > 0) {
             out(`writes made alone waiting to be merged: ${s.mergePending}`);
           }

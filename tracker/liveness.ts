@@ -9,11 +9,9 @@
 
 /** Keepalive intervals after which a silent session is offline. */
 export const LEASE_INTERVALS = 3;
-/** The keepalive interval assumed for a session that has not said its own. */
-export const DEFAULT_KEEPALIVE_MS = 1000;
-/** Keepalive intervals a peer may ask for. */
-export const MIN_KEEPALIVE_MS = 100;
-export const MAX_KEEPALIVE_MS = 60_000;
+import { DEFAULT_KEEPALIVE_MS } from "../shared/constants.ts";
+
+export { DEFAULT_KEEPALIVE_MS };
 
 interface Lease {
   until: number;

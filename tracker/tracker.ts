@@ -31,6 +31,7 @@ export function defaultDataDir(n: number): string {
 export interface RunningTracker {
   node: TrackerNode;
   server: TrackerServer;
+  presence: Presence;
   stop(): Promise<void>;
 }
 
@@ -74,6 +75,7 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   return {
     node,
     server,
+    presence,
     stop() {
       stopped ??= (async () => {
         await server.close();
