@@ -5,6 +5,7 @@
  */
 import { decodeBase64 } from "../shared/base64.ts";
 import { countBits, hasBit, setBit, unionBits } from "../shared/bitfield.ts";
+import { PIECE_SIZE } from "../shared/constants.ts";
 import { describeError } from "../shared/errors.ts";
 import { log } from "../shared/log.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
@@ -51,9 +52,10 @@ export const PICK_WINDOW = 32;
  */
 export const MIN_CONNECTIONS = 2;
 /**
- * A source that delivers no piece for this long while requests to it are
- * outstanding is dropped (its connection closed, its pieces asked elsewhere)
- * and retried with backoff: a peer whose host vanished sends no FIN.
+ * A source that delivers no 512 KiB piece for this long while requests to it
+ * are outstanding (longer for larger pieces, in proportion) is dropped (its
+ * connection closed, its pieces asked elsewhere) and retried with backoff: a
+ * peer whose host vanished sends no FIN.
  */
 export const SOURCE_STALL_MS = 5000;
 /** The same for a source the trackers no longer list as online. */
@@ -64,6 +66,12 @@ export const OFFLINE_STALL_MS = 1000;
  * logged in yet) is retried at the next refresh.
  */
 const FINAL_REFUSAL = /^(no file |no group |not a member of group )/;
+/**
+ * A final refusal ends the download only when this many lookups in a row
+ * (a refresh apart) say so: during a partition merge the trackers may refuse
+ * for a moment what the merge then restores.
+ */
+const FINAL_REFUSALS = 2;
 
 /** The trackers refused a download's lookup; the message is theirs. */
 export class LookupRefused extends Error {
@@ -142,6 +150,8 @@ export class Download {
   #stopping = false;
   /** True once a lookup has answered (before it, nothing is known to be missing). */
   #looked = false;
+  /** Final refusals of the lookups in a row. */
+  #refusals = 0;
   /**
    * Set by pause() and stop(): this object plans nothing more (the failed
    * events of the connections it closed, a lookup still in flight and
@@ -233,6 +243,8 @@ export class Download {
     this.#halted = true;
     this.#stopTransfers();
     this.#flushReport();
+    // This object is done with; whoever waits on it looks again (a new Download resumes it).
+    this.#resolveDone();
   }
 
   #stopTransfers(): void {
@@ -260,7 +272,12 @@ export class Download {
       r = known ?? await this.#deps.lookup(this.rec.group, this.rec.name);
     } catch (err) {
       if (err instanceof LookupRefused && FINAL_REFUSAL.test(err.message)) {
-        return this.#fail(err.message);
+        if (++this.#refusals >= FINAL_REFUSALS) return this.#fail(err.message);
+        logger.info("Lookup of {name} refused: {error}; asking again before giving up", {
+          name: this.rec.name,
+          error: err.message,
+        });
+        return;
       }
       logger.warn("Lookup of {name} failed: {error}", {
         name: this.rec.name,
@@ -269,6 +286,7 @@ export class Download {
       return;
     }
     if (this.status !== "D" || this.#halted) return;
+    this.#refusals = 0;
     this.#grant = r.grant;
     this.#looked = true;
     const perPeer = r.peers.length === 0 ? 1 : Math.ceil(MIN_CONNECTIONS / r.peers.length);
@@ -483,11 +501,16 @@ export class Download {
    * once the trackers no longer list the peer); their `failed` events give
    * the pieces to other peers.
    */
+  /** How long a listed source may deliver nothing: {@linkcode SOURCE_STALL_MS} per 512 KiB of piece. */
+  get #stallMs(): number {
+    return SOURCE_STALL_MS * Math.max(1, this.rec.pieceSize / PIECE_SIZE);
+  }
+
   #dropStalled(): void {
     const now = performance.now();
     for (const s of this.#slots.values()) {
       if (s.conn === null || !s.opened || s.requested.size === 0) continue;
-      const limit = s.listed ? SOURCE_STALL_MS : OFFLINE_STALL_MS;
+      const limit = s.listed ? this.#stallMs : OFFLINE_STALL_MS;
       if (now - s.lastDataAt < limit) continue;
       logger.info("{addr} delivered nothing for {ms} ms: dropping its connection", {
         addr: s.addr,
@@ -568,7 +591,10 @@ export class Download {
     this.error = error;
     this.rec.status = "F";
     this.#deps.db.setStatus(this.rec, "F", error);
-    this.#deps.served.delete(this.rec.group, this.rec.name);
+    // Only its own entry: the same group and name may be served from another file.
+    if (this.#deps.served.get(this.rec.group, this.rec.name)?.path === this.partPath) {
+      this.#deps.served.delete(this.rec.group, this.rec.name);
+    }
     // A failed download is not resumed: its partial file would only take up space.
     Deno.remove(this.partPath).catch(() => {})
       .then(() => this.#deps.finished(this))

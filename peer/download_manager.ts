@@ -64,6 +64,8 @@ export class DownloadManager {
   async online(user: string): Promise<void> {
     this.#user = user;
     for (const rec of this.#deps.db.downloads(user)) {
+      // Each resume awaits: the user may have logged out (or the peer stopped) meanwhile.
+      if (this.#user !== user) return;
       if (rec.status !== "D" || this.#running(rec)) continue;
       await this.#resume(rec);
     }
@@ -123,6 +125,12 @@ export class DownloadManager {
     const res = await this.#deps.client.request("lookup_file", { group, name });
     if (!res.ok) throw new FileError(res.error);
     const d = res.data as unknown as FileMeta;
+    if (
+      !Number.isSafeInteger(d.size) || d.size < 0 || !Number.isSafeInteger(d.pieceSize) ||
+      d.pieceSize <= 0 || typeof d.pieces !== "string" || typeof d.sha1 !== "string"
+    ) {
+      throw new FileError(`the tracker's answer about ${name} is malformed`);
+    }
     const n = Math.ceil(d.size / d.pieceSize);
     const rec: DownloadRecord = {
       user,
@@ -377,6 +385,7 @@ export class DownloadManager {
     }
     if (!options.quiet) this.#deps.notify(`resuming download of ${rec.name} from ${rec.group}`);
     await this.#reportHeld(rec, n);
+    if (this.#user !== rec.user) return false;
     this.#begin(rec);
     return true;
   }

@@ -222,12 +222,23 @@ Deno.test("a download whose only source is offline is stalled with the reason; a
     assert.equal(d.stalled, null, "nothing is known before the first lookup");
     await d.start({ peers: [], grant: {} });
     assert.equal(d.stalled, "no online peer has 40 of 41 pieces");
-    answer = () => Promise.reject(new LookupRefused("no file f.bin in group g1"));
+    // One refusal is not enough (a partition merge may restore the file a moment later): two are.
+    let refused = 0;
+    answer = () => {
+      refused++;
+      return Promise.reject(new LookupRefused("no file f.bin in group g1"));
+    };
     const t0 = performance.now();
-    while (d.status === "D" && performance.now() - t0 < 5000) {
+    while (refused < 1 && performance.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(d.status, "D", "still running after the first refusal");
+    while (d.status === "D" && performance.now() - t0 < 10_000) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(d.status, "F");
+    assert.equal(refused, 2);
     assert.equal(d.error, "no file f.bin in group g1");
     d.stop();
   } finally {

@@ -356,6 +356,19 @@ export class FileService {
   }
 
   /** The logged-in user no longer shares the file (here). */
+  /**
+   * After `leave_group`: this user's shares in the group are withdrawn here
+   * too, and nothing of the group is served any more (its connections close);
+   * downloads from it end when the trackers refuse their next lookups.
+   */
+  leftGroup(group: string): void {
+    for (const f of this.served.all()) {
+      if (f.meta.group !== group) continue;
+      this.#withdrawLocal(group, f.meta.name);
+      this.served.delete(group, f.meta.name);
+    }
+  }
+
   #withdrawLocal(group: string, name: string): void {
     const f = this.served.get(group, name);
     if (f && f.have === null) this.served.delete(group, name);

@@ -109,10 +109,17 @@ const COMMANDS: Record<string, Command> = {
     "join_group",
     (d, g) => `requested to join ${g} (owner ${str(d.owner)})`,
   ),
-  leave_group: groupCommand("leave_group", (d, g) => {
-    if (d.deleted === true) return `left ${g}; it had no members left and was deleted`;
-    return typeof d.owner === "string" ? `left ${g} (owner ${d.owner})` : `left ${g}`;
-  }),
+  leave_group: {
+    params: ["<group_id>"],
+    login: true,
+    run: async (ctx, [g]) => {
+      const d = await call(ctx, "leave_group", { group: g });
+      // The trackers withdrew this user's offers in the group: the peer stops serving them too.
+      ctx.files?.leftGroup(g!);
+      if (d.deleted === true) return [`left ${g}; it had no members left and was deleted`];
+      return [typeof d.owner === "string" ? `left ${g} (owner ${d.owner})` : `left ${g}`];
+    },
+  },
   list_requests: groupCommand("list_requests", (d, g) => {
     const users = Array.isArray(d.requests) ? d.requests.map((u) => String(u)) : [];
     return users.length > 0 ? users : [`no pending requests for ${g}`];

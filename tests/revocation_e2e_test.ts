@@ -80,9 +80,17 @@ interface Case {
   revoke: (ctx: { alice: Peer; bob: RawTracker }) => Promise<void>;
   /** What the serving peer answers a new connection with the old grant. */
   after: RegExp;
+  /** Whether another member (carol) shares the file too, so that it stays in the group. */
+  second?: boolean;
 }
 
 const CASES: Case[] = [
+  {
+    what: "the seeder leaves the group while another member still shares the file",
+    revoke: async ({ alice }) => void await alice.ok(`leave_group ${GROUP}`),
+    after: /no file big\.bin in g1 here|not logged in/,
+    second: true,
+  },
   {
     what: "the downloader leaves the group",
     revoke: async ({ bob }) => void await bob.call("leave_group", { group: GROUP }),
@@ -107,6 +115,10 @@ for (const c of CASES) {
       const src = await s.mkdir("src");
       await Deno.writeFile(`${src}/big.bin`, randomBytes(PIECES * PIECE_SIZE));
       await alice.ok(`upload_file ${src}/big.bin ${GROUP}`);
+      if (c.second) {
+        const carol = await s.member("carol");
+        await carol.ok(`upload_file ${src}/big.bin ${GROUP}`);
+      }
       const bob = await RawTracker.connect(s.pair.endpoints[0]);
       try {
         await bob.signUp("bob", "pw-bob", `127.0.0.1:${freePort()}`);
