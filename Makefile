@@ -6,7 +6,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "deno $(DENO_VERSION) "; then command -v deno; else echo $(LOCAL_DENO); fi)
 
-.PHONY: all demo dev test test-faults check build bench bench-tracker bench-compare deno clean
+.PHONY: all demo dev test test-deps test-faults check build bench bench-tracker bench-compare deno clean
 
 all: check test
 
@@ -21,11 +21,20 @@ $(LOCAL_DENO):
 demo: deno
 	$(DENO) task dev
 
-test: deno
+test: deno test-deps
 	$(DENO) task test
 
+# The namespace tests (partition, liveness, download control) need `ip` and `tc`
+# (iproute2); as root they are installed when missing, otherwise those tests skip.
+test-deps:
+	@if ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y iproute2 || (apt-get update && apt-get install -y iproute2); \
+	  else echo "iproute2 (ip, tc) is missing: the network-namespace tests will skip"; fi; \
+	fi
+
 # The long fault-injection runs (the test suite runs short versions of them).
-test-faults: deno
+test-faults: deno test-deps
 	SHOAL_FAULT_ROUNDS=20 SHOAL_CHURN_MIB=128 $(DENO) test --allow-all tests/crash_loop_faults_test.ts tests/peer_churn_faults_test.ts tests/partition_faults_test.ts tests/hostile_e2e_test.ts tests/lying_peer_e2e_test.ts tests/disk_full_e2e_test.ts
 
 check: deno

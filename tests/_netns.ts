@@ -105,6 +105,13 @@ export class Testbed {
       return `skipped: cannot create network namespaces (${(err as Error).message})`;
     }
     try {
+      // Links are shaped with tc: without it (iproute2 not installed) the tests skip.
+      await run("tc", "-n", bed.hub, "qdisc", "show", "dev", "lo");
+    } catch (err) {
+      await bed.destroy();
+      return `skipped: cannot run tc (${(err as Error).message})`;
+    }
+    try {
       await run("ip", "-n", bed.hub, "link", "add", "br0", "type", "bridge", "stp_state", "0");
       await run("ip", "-n", bed.hub, "link", "set", "br0", "up");
       for (const [i, host] of hosts.entries()) {
