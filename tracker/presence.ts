@@ -118,7 +118,7 @@ export class Presence implements NodeObserver {
 
   /**
    * Answers a watch: at once when there are revocations after its position,
-   * else when one comes or after the hold (at most one interval). A second
+   * else when one comes or after the hold (half an interval). A second
    * watch of the same session answers the first at once.
    */
   async watch(token: string, args: WatchArgs): Promise<RevocationAnswer> {
@@ -127,7 +127,9 @@ export class Presence implements NodeObserver {
     const first = answer();
     if (first.revocations.length > 0 || first.floor > 0 || args.since < 0) return first;
     this.#held.get(token)?.wake();
-    const hold = Math.min(args.intervalMs, MAX_WATCH_HOLD_MS);
+    // Held for half an interval, so a live peer is heard twice per interval and a
+    // silent one is offline 2.5 to 3 intervals after the last word it could send.
+    const hold = Math.min(args.intervalMs / 2, MAX_WATCH_HOLD_MS);
     const { promise, resolve } = Promise.withResolvers<void>();
     const timer = setTimeout(resolve, hold);
     const held: Held = { wake: resolve };
