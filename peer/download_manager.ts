@@ -15,6 +15,7 @@ import type { ServedFiles } from "./served_files.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 import { type HashHost, WholeHasher } from "./whole_hasher.ts";
+import { hashInWorker } from "./hasher.ts";
 
 const logger = log("peer", "files");
 
@@ -184,6 +185,7 @@ export class DownloadManager {
     const full = this.#deps.db.withPieces(rec);
     if (!(await this.#resume(full, { quiet: true }))) {
       const again = this.#deps.db.downloadList(rec.user).find((r) => sameDownload(r, rec));
+      if (again?.status === "C") return `${name} from ${group} was already complete`;
       throw new FileError(`cannot resume ${name} from ${group}: ${again?.error ?? "failed"}`);
     }
     return `resumed ${name} from ${group} at ${this.#percent(full)}`;
@@ -372,6 +374,10 @@ export class DownloadManager {
       const st = await Deno.stat(part);
       if (st.size !== rec.size) throw new Error("wrong size");
     } catch {
+      // A crash between the final rename and recording it leaves the finished file and no
+      // .part: that file is checked, never overwritten.
+      const final = `${rec.dest}/${rec.name}`;
+      if (await exists(final)) return await this.#adoptFinished(rec, final);
       // The .part file is gone or damaged: start that download over.
       rec.have = emptyBitfield(n);
       try {
@@ -388,6 +394,26 @@ export class DownloadManager {
     if (this.#user !== rec.user) return false;
     this.#begin(rec);
     return true;
+  }
+
+  /**
+   * An unfinished download whose final file exists: complete if that file has
+   * the download's SHA-1, else failed; the file is left as it is either way.
+   */
+  async #adoptFinished(rec: DownloadRecord, final: string): Promise<boolean> {
+    let sha1 = "";
+    try {
+      sha1 = (await hashInWorker({ path: final, pieceSize: rec.pieceSize })).sha1;
+    } catch (err) {
+      logger.warn("Cannot hash {path}: {error}", { path: final, error: describeError(err) });
+    }
+    if (sha1 === rec.sha1) {
+      this.#deps.db.setStatus(rec, "C", null);
+      this.#deps.notify(`download of ${rec.name} was already complete: ${final}`);
+    } else {
+      this.#deps.db.setStatus(rec, "F", `${final} already exists and is not this file`);
+    }
+    return false;
   }
 
   /**

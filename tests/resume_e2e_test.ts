@@ -8,6 +8,7 @@
  * `/proc/<pid>/io`, divided by the piece size, is the number of pieces served.
  */
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { hasBit } from "../shared/bitfield.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
@@ -136,3 +137,39 @@ async function writeTemp(s: Swarm, data: Uint8Array): Promise<string> {
   await Deno.writeFile(path, data);
   return path;
 }
+
+Deno.test("a download whose final file exists but was not recorded as complete is checked, never overwritten", async () => {
+  await Swarm.run(async (s) => {
+    const alice = await s.member("alice");
+    const bob = await s.member("bob");
+    const src = await s.mkdir("src");
+    const dst = await s.mkdir("dst");
+    const sha1 = await writeRandomFile(`${src}/a.bin`, 3 * PIECE_SIZE);
+    await writeRandomFile(`${src}/b.bin`, 3 * PIECE_SIZE);
+    await alice.ok(`upload_file ${src}/a.bin ${GROUP}`);
+    await alice.ok(`upload_file ${src}/b.bin ${GROUP}`);
+    await bob.ok(`download_file ${GROUP} a.bin ${dst}`);
+    await bob.ok(`download_file ${GROUP} b.bin ${dst}`);
+    await bob.waitStdout(/download of a\.bin complete/);
+    await bob.waitStdout(/download of b\.bin complete/);
+    await bob.kill("SIGKILL");
+    // As a crash right after the rename would leave them: unfinished in peer.db, no .part.
+    // b.bin was then replaced by something else of the same size.
+    const db = new DatabaseSync(`${bob.stateDir}/peer.db`);
+    db.exec("UPDATE downloads SET status = 'D'");
+    db.close();
+    const other = randomBytes(3 * PIECE_SIZE);
+    await Deno.writeFile(`${dst}/b.bin`, other);
+    const again = await s.start("bob-again", { stateDir: bob.stateDir, addr: bob.addr });
+    await again.waitStdout(/download of a\.bin was already complete/);
+    assert.equal(await sha1OfFile(`${dst}/a.bin`), sha1);
+    assert.deepEqual(await Deno.readFile(`${dst}/b.bin`), other, "b.bin is not touched");
+    assert.ok(!(await exists(`${dst}/a.bin.part`)) && !(await exists(`${dst}/b.bin.part`)));
+    const lines = await again.run("show_downloads");
+    assert.ok(lines.includes(`[C] [${GROUP}] a.bin`), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith(`[F] [${GROUP}] b.bin`) && /already exists/.test(l)),
+      lines.join("\n"),
+    );
+  });
+});
