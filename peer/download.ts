@@ -447,7 +447,7 @@ export class Download {
           setBit(this.rec.have, e.piece);
           this.haveCount++;
           this.#bytes += e.bytes;
-          this.#samples.push({ t: performance.now(), bytes: this.#bytes });
+          this.#samples.push({ t: s.lastDataAt, bytes: this.#bytes });
           if (this.#samples.length > 64) this.#samples.splice(0, 32);
           this.#deps.db.addPiece(this.rec, e.piece);
           this.#pendingReport.push(e.piece);

@@ -33,7 +33,14 @@ export class KeptTail {
     try {
       this.#entries = parseTail(JSON.parse(raw));
     } catch (err) {
-      logger.error("Cannot read the kept writes to merge: {error}", { error: describeError(err) });
+      // Set aside, not dropped: a later partition must not overwrite them unread.
+      const aside = `${MERGE_TAIL_KEY}.unreadable`;
+      store.setMeta(aside, raw);
+      store.deleteMeta(MERGE_TAIL_KEY);
+      logger.error(
+        "Cannot read the kept writes to merge ({error}); they are kept in tracker.db meta {key}",
+        { error: describeError(err), key: aside },
+      );
     }
   }
 
