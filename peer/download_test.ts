@@ -1,12 +1,29 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { setBit } from "../shared/bitfield.ts";
-import { Download, LookupRefused } from "./download.ts";
+import { Download, type DownloadDeps, LookupRefused } from "./download.ts";
 import type { HashEvent } from "./hash_jobs.ts";
 import { type DownloadRecord, PeerDb } from "./peer_db.ts";
 import { ServedFiles } from "./served_files.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 import type { WorkerPool } from "./worker_pool.ts";
+
+/** A download with fake deps: `pool` and `lookup` from the test, no whole-file hash answers. */
+function newDownload(
+  rec: DownloadRecord,
+  deps: { db: PeerDb; pool: WorkerPool; lookup: DownloadDeps["lookup"] },
+): Download {
+  const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+  return new Download(rec, {
+    lookup: deps.lookup,
+    report: () => Promise.resolve(),
+    db: deps.db,
+    served: new ServedFiles(),
+    pool: deps.pool,
+    wholeHasher: (path) => new WholeHasher(host, path),
+    finished: () => Promise.resolve(),
+  });
+}
 
 /** An unfinished download of `n` pieces of 512 KiB into `dir` (piece hashes that match nothing). */
 function record(dir: string, n: number, have = new Uint8Array(Math.ceil(n / 8))): DownloadRecord {
@@ -106,15 +123,10 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
         close: () => {},
         drain: () => Promise.resolve(),
       } as unknown as WorkerPool;
-      const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
-      const d = new Download(rec, {
-        lookup: () => Promise.reject(new Error("not asked: the lookup is given")),
-        report: () => Promise.resolve(),
+      const d = newDownload(rec, {
         db,
-        served: new ServedFiles(),
-        pool,
-        wholeHasher: (path) => new WholeHasher(host, path),
-        finished: () => Promise.resolve(),
+        pool: pool,
+        lookup: () => Promise.reject(new Error("not asked: the lookup is given")),
       });
       const list = [...Array(peers).keys()].map((i) => ({
         user: `s${i}`,
@@ -163,18 +175,13 @@ Deno.test("a source the trackers no longer list that stops delivering is dropped
       },
       drain: () => Promise.resolve(),
     } as unknown as WorkerPool;
-    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
     const silent = { user: "a", addr: "127.0.0.1:9001", have: "all" };
     const healthy = { user: "b", addr: "127.0.0.1:9002", have: "all" };
-    const d = new Download(rec, {
-      // Every later lookup: the trackers have dropped the silent peer.
-      lookup: () => Promise.resolve({ peers: [healthy], grant: {} }),
-      report: () => Promise.resolve(),
+    // Every later lookup: the trackers have dropped the silent peer.
+    const d = newDownload(rec, {
       db,
-      served: new ServedFiles(),
-      pool,
-      wholeHasher: (path) => new WholeHasher(host, path),
-      finished: () => Promise.resolve(),
+      pool: pool,
+      lookup: () => Promise.resolve({ peers: [healthy], grant: {} }),
     });
     await d.start({ peers: [silent], grant: {} });
     await new Promise((r) => setTimeout(r, 10));
@@ -207,17 +214,12 @@ Deno.test("a download whose only source is offline is stalled with the reason; a
     const rec = record(dir, n, have);
     db.putDownload(rec);
     await Deno.writeFile(`${dir}/f.bin.part`, new Uint8Array(0));
-    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
     let answer: () => Promise<{ peers: []; grant: unknown }> = () =>
       Promise.resolve({ peers: [], grant: {} });
-    const d = new Download(rec, {
-      lookup: () => answer(),
-      report: () => Promise.resolve(),
+    const d = newDownload(rec, {
       db,
-      served: new ServedFiles(),
       pool: { drain: () => Promise.resolve(), close: () => {} } as unknown as WorkerPool,
-      wholeHasher: (path) => new WholeHasher(host, path),
-      finished: () => Promise.resolve(),
+      lookup: () => answer(),
     });
     assert.equal(d.stalled, null, "nothing is known before the first lookup");
     await d.start({ peers: [], grant: {} });
@@ -269,16 +271,11 @@ Deno.test("a paused download stays paused: the failed events of the connections 
         queueMicrotask(() => events.get(conn)!({ type: "failed", conn, error: "closed" })),
       drain: () => Promise.resolve(),
     } as unknown as WorkerPool;
-    const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
     const seeder = { user: "a", addr: "127.0.0.1:9001", have: "all" };
-    const d = new Download(rec, {
-      lookup: () => Promise.resolve({ peers: [seeder], grant: {} }),
-      report: () => Promise.resolve(),
+    const d = newDownload(rec, {
       db,
-      served: new ServedFiles(),
-      pool,
-      wholeHasher: (path) => new WholeHasher(host, path),
-      finished: () => Promise.resolve(),
+      pool: pool,
+      lookup: () => Promise.resolve({ peers: [seeder], grant: {} }),
     });
     await d.start({ peers: [seeder], grant: {} });
     await new Promise((r) => setTimeout(r, 10));
