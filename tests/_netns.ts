@@ -220,7 +220,15 @@ export class Testbed {
   }
 }
 
-/** A `shoal` process started with `ip netns exec <ns>`, its output collected. */
+/** Options for {@linkcode NsProcess}. */
+export interface NsProcessOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** The module `deno run` starts (default main.ts: `shoal`). */
+  script?: string;
+}
+
+/** A `shoal` process (or `script`) started with `ip netns exec <ns>`, its output collected. */
 export class NsProcess {
   readonly name: string;
   readonly child: Deno.ChildProcess;
@@ -229,21 +237,39 @@ export class NsProcess {
   exit: Deno.CommandStatus | null = null;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor(name: string, ns: string, args: string[], env: Record<string, string> = {}) {
+  constructor(name: string, ns: string, args: string[], options: NsProcessOptions = {}) {
     this.name = name;
+    const script = options.script ?? MAIN;
     this.child = new Deno.Command("ip", {
       // `ip netns exec` execs the command in place: the child's pid is deno's.
-      args: ["netns", "exec", ns, Deno.execPath(), "run", "--allow-all", MAIN, ...args],
+      args: ["netns", "exec", ns, Deno.execPath(), "run", "--allow-all", script, ...args],
       cwd: ROOT,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
     }).spawn();
     this.stdout = new OutputCollector(this.child.stdout);
     this.stderr = new OutputCollector(this.child.stderr);
     this.#stdin = this.child.stdin.getWriter();
     this.child.status.then((s) => this.exit = s);
+  }
+
+  /** Length of the log so far, to wait only for lines logged after it. */
+  mark(): number {
+    return this.stderr.text.length;
+  }
+
+  /** Waits until the log (from offset `since`) matches `re`. */
+  async waitForLog(re: RegExp, since = 0, timeoutMs = 15_000): Promise<RegExpExecArray> {
+    try {
+      return await waitFor(() => {
+        if (this.exit) throw new Error(`${this.name} exited (${this.exit.code})`);
+        return re.exec(this.stderr.text.slice(since));
+      }, { timeoutMs, what: `${re} in the log of ${this.name}` });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- ${this.name} ---\n${this.stderr.text}`);
+    }
   }
 
   /** Writes one line to stdin. */

@@ -3,11 +3,12 @@
  * that the test creates and removes itself. Nothing here touches the host's
  * own network: every address (10.x) lives only inside the test's namespaces.
  *
- * Topology (a star around a bridge; `<s>` is a random suffix):
+ * Topology (the testbed of tests/_netns.ts: a star around a bridge; `<s>` is
+ * a random suffix):
  *
  *   shp<s>-t1 (tracker 1, 10.a.b.1:5000) ── veth ──┐
  *   shp<s>-t2 (tracker 2, 10.a.b.2:7000) ── veth ──┤ bridge br0 in shp<s>-hub
- *   shp<s>-c  (clients,   10.a.b.10)     ── veth ──┘
+ *   shp<s>-c  (clients,   10.a.b.3)      ── veth ──┘
  *
  * Cutting tracker 1 sets its bridge-side veth end down (in the hub), so packets
  * to and from shp<s>-t1 are silently dropped: no reset, no refusal, like a
@@ -42,13 +43,10 @@ import { TrackerClient } from "../peer/tracker_client.ts";
 import { readTrackerInfo } from "../shared/tracker_info.ts";
 import type { StateSnapshot } from "../tracker/state.ts";
 import { Store } from "../tracker/store.ts";
-import { delay, GRACE_MS, HEARTBEAT_MS, MAIN, OutputCollector, waitFor } from "./harness.ts";
+import { delay, GRACE_MS, HEARTBEAT_MS, waitFor } from "./harness.ts";
+import { NsProcess, Testbed } from "./_netns.ts";
 
-/** The repository root, where `deno.json` lives (subprocesses run there). */
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const TRACKER_PORTS = [5000, 7000] as const;
-/** Time a tracker process may take to start and settle its role. */
-const START_TIMEOUT_MS = 15_000;
 /**
  * Upper bound from the cut to the secondary's promotion: three missed
  * heartbeats close the link (about 0.6-0.8 s), then the first dial of the cut
@@ -63,192 +61,6 @@ const HEAL_BOUND_MS = 5_000;
 const USERS_PER_SIDE = 40;
 /** Groups made before the cut, which users of both sides ask to join. */
 const PRE_GROUPS = 20;
-
-const encoder = new TextEncoder();
-
-/** An `ip` command could not run or failed. */
-class IpError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "IpError";
-  }
-}
-
-/** Runs `ip ...args`; throws {@linkcode IpError} with its stderr when it fails. */
-async function ip(...args: string[]): Promise<void> {
-  let out;
-  try {
-    out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
-  } catch (err) {
-    throw new IpError(`Cannot run ip (apt-get install -y iproute2): ${err}`, { cause: err });
-  }
-  if (!out.success) {
-    const why = new TextDecoder().decode(out.stderr).trim();
-    throw new IpError(`ip ${args.join(" ")} failed: ${why}`);
-  }
-}
-
-/** The namespaces, bridge and veth pairs of one test, and the cut and heal of a link. */
-class Topology {
-  readonly hub: string;
-  readonly t1: string;
-  readonly t2: string;
-  readonly clients: string;
-  /** The first three octets of the test's private /24, e.g. "10.123.45". */
-  readonly net: string;
-  readonly #made: string[] = [];
-
-  private constructor(suffix: string, net: string) {
-    this.hub = `shp${suffix}-hub`;
-    this.t1 = `shp${suffix}-t1`;
-    this.t2 = `shp${suffix}-t2`;
-    this.clients = `shp${suffix}-c`;
-    this.net = net;
-  }
-
-  /** Address of host `host` of the test's /24. */
-  addr(host: number): string {
-    return `${this.net}.${host}`;
-  }
-
-  /** The tracker_info line of tracker `n`. */
-  tracker(n: 1 | 2): string {
-    return `${this.addr(n)}:${TRACKER_PORTS[n - 1]}`;
-  }
-
-  /**
-   * Creates the namespaces and links them; returns a "skipped: ..." reason
-   * instead when this machine does not allow it (everything made is removed).
-   */
-  static async create(): Promise<Topology | string> {
-    const bytes = crypto.getRandomValues(new Uint8Array(3));
-    const suffix = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    const net = `10.${100 + bytes[0]! % 150}.${bytes[1]}`;
-    const topo = new Topology(suffix, net);
-    try {
-      for (const ns of [topo.hub, topo.t1, topo.t2, topo.clients]) {
-        await ip("netns", "add", ns);
-        topo.#made.push(ns);
-        await ip("-n", ns, "link", "set", "lo", "up");
-      }
-    } catch (err) {
-      await topo.destroy();
-      return `skipped: cannot create network namespaces (${(err as Error).message})`;
-    }
-    try {
-      await ip("-n", topo.hub, "link", "add", "br0", "type", "bridge", "stp_state", "0");
-      await ip("-n", topo.hub, "link", "set", "br0", "up");
-      const legs: [string, string, number][] = [
-        ["t1", topo.t1, 1],
-        ["t2", topo.t2, 2],
-        ["c", topo.clients, 10],
-      ];
-      for (const [leg, ns, host] of legs) {
-        // Both ends are created inside namespaces: no device ever appears on the host.
-        await ip(
-          "-n",
-          topo.hub,
-          "link",
-          "add",
-          leg,
-          "type",
-          "veth",
-          "peer",
-          "name",
-          "eth0",
-          "netns",
-          ns,
-        );
-        await ip("-n", topo.hub, "link", "set", leg, "master", "br0");
-        await ip("-n", topo.hub, "link", "set", leg, "up");
-        await ip("-n", ns, "addr", "add", `${topo.addr(host)}/24`, "dev", "eth0");
-        await ip("-n", ns, "link", "set", "eth0", "up");
-      }
-    } catch (err) {
-      await topo.destroy();
-      return `skipped: cannot create a bridge and veth pairs (${(err as Error).message})`;
-    }
-    return topo;
-  }
-
-  /** Drops every packet to and from tracker `n`'s namespace (its bridge port goes down). */
-  async cut(n: 1 | 2): Promise<void> {
-    await ip("-n", this.hub, "link", "set", `t${n}`, "down");
-  }
-
-  /** Undoes {@linkcode cut}. */
-  async heal(n: 1 | 2): Promise<void> {
-    await ip("-n", this.hub, "link", "set", `t${n}`, "up");
-  }
-
-  /** Removes every namespace made (their veths and the bridge go with them). */
-  async destroy(): Promise<void> {
-    for (const ns of this.#made.splice(0).reverse()) {
-      await ip("netns", "del", ns).catch((err) => console.error(`cleanup: ${err.message}`));
-    }
-  }
-}
-
-/** A `shoal` process (or `script`) started with `ip netns exec <ns>`, its output collected. */
-class NsProcess {
-  readonly name: string;
-  readonly child: Deno.ChildProcess;
-  readonly stdout: OutputCollector;
-  readonly stderr: OutputCollector;
-  exit: Deno.CommandStatus | null = null;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(name: string, ns: string, args: string[], script = MAIN) {
-    this.name = name;
-    this.child = new Deno.Command("ip", {
-      // `ip netns exec` execs the command in place: the child's pid is deno's.
-      args: ["netns", "exec", ns, Deno.execPath(), "run", "--allow-all", script, ...args],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-    }).spawn();
-    this.stdout = new OutputCollector(this.child.stdout);
-    this.stderr = new OutputCollector(this.child.stderr);
-    this.#stdin = this.child.stdin.getWriter();
-    this.child.status.then((s) => this.exit = s);
-  }
-
-  /** Length of the log so far, to wait only for lines logged after it. */
-  mark(): number {
-    return this.stderr.text.length;
-  }
-
-  /** Waits until the log (from offset `since`) matches `re`. */
-  async waitForLog(re: RegExp, since = 0, timeoutMs = START_TIMEOUT_MS): Promise<RegExpExecArray> {
-    try {
-      return await waitFor(() => {
-        if (this.exit) throw new Error(`${this.name} exited (${this.exit.code})`);
-        return re.exec(this.stderr.text.slice(since));
-      }, { timeoutMs, what: `${re} in the log of ${this.name}` });
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- ${this.name} ---\n${this.stderr.text}`);
-    }
-  }
-
-  /** Writes one line to stdin. */
-  async type(line: string): Promise<void> {
-    await this.#stdin.write(encoder.encode(line + "\n"));
-  }
-
-  /** Kills the process (by its own pid) and waits for its output to end. */
-  async kill(): Promise<void> {
-    if (!this.exit) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    await this.child.status;
-    await this.#stdin.close().catch(() => {});
-    await Promise.all([this.stdout.done, this.stderr.done]);
-  }
-}
 
 /** A tracker's console `status`: role, epoch, last op, and the conflicts it lists. */
 interface Status {
@@ -337,7 +149,7 @@ class Shell {
 
 /** The namespaces, data folder and processes of one run, removed afterwards. */
 interface Run {
-  topo: Topology;
+  topo: Testbed;
   dir: string;
   info: string;
   startTracker(n: 1 | 2): NsProcess;
@@ -352,7 +164,7 @@ interface Run {
  * when namespaces cannot be made.
  */
 async function withRun(fn: (run: Run) => Promise<void>): Promise<void> {
-  const topo = await Topology.create();
+  const topo = await Testbed.create("shp", ["t1", "t2", "c"]);
   if (typeof topo === "string") {
     console.log(topo);
     return;
@@ -362,12 +174,12 @@ async function withRun(fn: (run: Run) => Promise<void>): Promise<void> {
   const logs = () => procs.map((p) => `--- ${p.name} ---\n${p.stderr.text}`).join("\n");
   const info = `${dir}/tracker_info.txt`;
   const spawn = (name: string, ns: string, args: string[], script?: string) => {
-    const p = new NsProcess(name, ns, args, script);
+    const p = new NsProcess(name, ns, args, { script });
     procs.push(p);
     return p;
   };
   const startTracker = (n: 1 | 2) =>
-    spawn(`tracker ${n}`, n === 1 ? topo.t1 : topo.t2, [
+    spawn(`tracker ${n}`, topo.ns(`t${n}`), [
       "tracker",
       info,
       String(n),
@@ -381,7 +193,8 @@ async function withRun(fn: (run: Run) => Promise<void>): Promise<void> {
       String(GRACE_MS),
     ]);
   try {
-    await Deno.writeTextFile(info, `${topo.tracker(1)}\n${topo.tracker(2)}\n`);
+    const tracker = (n: 1 | 2) => `${topo.addr(`t${n}`)}:${TRACKER_PORTS[n - 1]}`;
+    await Deno.writeTextFile(info, `${tracker(1)}\n${tracker(2)}\n`);
     await fn({ topo, dir, info, startTracker, spawn, logs });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${logs()}`, { cause: err });
@@ -408,7 +221,7 @@ async function startPair(run: Run): Promise<{ t1: NsProcess; t2: NsProcess; epoc
 async function cutAndTakeOver(run: Run, t2: NsProcess, epoch1: number): Promise<number> {
   const t2Mark = t2.mark();
   const cutAt = Date.now();
-  await run.topo.cut(1);
+  await run.topo.cut("t1");
   await t2.waitForLog(/Link to tracker 1 lost/, t2Mark, 10_000);
   const lostMs = Date.now() - cutAt;
   const epoch2 = Number(
@@ -443,9 +256,9 @@ async function onePrimary(t1: NsProcess, t2: NsProcess): Promise<void> {
 Deno.test("partition: a cut-off primary is replaced by the secondary within seconds, clients fail over without error, and after healing it steps down with no acknowledged write lost", async () => {
   await withRun(async (run) => {
     const { t1, t2, epoch1 } = await startPair(run);
-    const p = run.spawn("alice", run.topo.clients, [
+    const p = run.spawn("alice", run.topo.ns("c"), [
       "peer",
-      `${run.topo.addr(10)}:6001`,
+      `${run.topo.addr("c")}:6001`,
       run.info,
       "--state-dir",
       `${run.dir}/alice`,
@@ -483,7 +296,7 @@ Deno.test("partition: a cut-off primary is replaced by the secondary within seco
     // Heal: the old primary sees the higher epoch, steps down and catches up.
     const healMark = t1.mark();
     const healAt = Date.now();
-    await run.topo.heal(1);
+    await run.topo.heal("t1");
     await t1.waitForLog(/Tracker 1 steps down to secondary/, healMark, HEAL_BOUND_MS);
     await t1.waitForLog(/Caught up with the primary at index \d+/, healMark, HEAL_BOUND_MS);
     console.log(
@@ -647,8 +460,8 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
     const { t1, t2, epoch1 } = await startPair(run);
     // The loser's writer sits beside tracker 1 (it still reaches it when cut);
     // the winner's is in the client namespace (it fails over to tracker 2).
-    const loser = new Writer(run, "loser writer", run.topo.t1);
-    const winner = new Writer(run, "winner writer", run.topo.clients);
+    const loser = new Writer(run, "loser writer", run.topo.ns("t1"));
+    const winner = new Writer(run, "winner writer", run.topo.ns("c"));
 
     // Before the cut, through tracker 1 and acknowledged by both.
     const before: Write[] = [
@@ -716,7 +529,7 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
     // Heal: tracker 1 steps down, keeps its writes, adopts tracker 2's state and sends them back.
     const [m1, m2] = [t1.mark(), t2.mark()];
     const healAt = Date.now();
-    await run.topo.heal(1);
+    await run.topo.heal("t1");
     await t1.waitForLog(/Tracker 1 steps down to secondary/, m1, HEAL_BOUND_MS);
     const kept = Number(
       (await t1.waitForLog(/Tracker 1 keeps (\d+) writes it made alone/, m1, HEAL_BOUND_MS))[1],
