@@ -7,7 +7,7 @@
  * round kills the other one.
  */
 import { describeError } from "../shared/errors.ts";
-import { TrackerClient } from "../peer/tracker_client.ts";
+import { TrackerClient } from "../peer/tracker_client/tracker_client.ts";
 import type { TrackerPair } from "./_tracker_pair.ts";
 
 /** Longest a round may wait for the first write after the kill. */

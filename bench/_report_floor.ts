@@ -65,7 +65,7 @@ export function floorSection(floor: FloorJson["floor"] | null, gib: Row | undefi
     } s in this run); and the kernel takes one file's writes one at a time, so this stage is not shared by the cores.${
       floor.write_dropped_ms === undefined
         ? ""
-        : ` So a download drops the pages behind its whole-file hash (peer/page_cache.ts) and writes into pages freed a moment before, still resident: ${
+        : ` So a download drops the pages behind its whole-file hash (peer/verify/page_cache.ts) and writes into pages freed a moment before, still resident: ${
           s(floor.write_dropped_ms)
         } s per GiB.`
     }`,

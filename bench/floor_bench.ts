@@ -8,7 +8,7 @@
  * - writing a new file through the page cache (fresh memory), then writing it
  *   again over the same, already resident pages, then a new file whose pages
  *   are dropped behind the writes every 16 MiB, as a download drops them
- *   behind its whole-file hash (peer/page_cache.ts);
+ *   behind its whole-file hash (peer/verify/page_cache.ts);
  * - moving bytes over one loopback TCP connection (send and receive copies).
  *
  * Prints a table to stderr and one JSON line to stdout: milliseconds per GiB.
@@ -17,8 +17,8 @@ import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { retainFreedMemory } from "../shared/memory.ts";
-import { PageDropper } from "../peer/page_cache.ts";
-import { DROP_EVERY } from "../peer/follow_hasher.ts";
+import { PageDropper } from "../peer/verify/page_cache.ts";
+import { DROP_EVERY } from "../peer/verify/follow_hasher.ts";
 
 const GIB = 1024 ** 3;
 /** Piece digests in flight, as in a transfer worker. */

@@ -4,12 +4,12 @@
  */
 import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
-import { SessionStore } from "./session_store.ts";
-import { runShell } from "./shell.ts";
-import { TrackerClient } from "./tracker_client.ts";
-import { FileService } from "./file_service.ts";
-import { defaultWorkers } from "./worker_pool.ts";
-import { TrackerWatch } from "./tracker_watch.ts";
+import { SessionStore } from "./store/session_store.ts";
+import { runShell } from "./shell/shell.ts";
+import { TrackerClient } from "./tracker_client/tracker_client.ts";
+import { FileService } from "./shares/file_service.ts";
+import { defaultWorkers } from "./download/worker_pool.ts";
+import { TrackerWatch } from "./tracker_client/tracker_watch.ts";
 
 /** Options for {@linkcode runPeer}. */
 export interface PeerOptions {

@@ -1,5 +1,5 @@
 /** A pair of real tracker processes sharing a tracker_info file and a cluster key. */
-import { TrackerClient, type TrackerClientOptions } from "../peer/tracker_client.ts";
+import { TrackerClient, type TrackerClientOptions } from "../peer/tracker_client/tracker_client.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 import { freePort, OutputCollector, spawnShoal, waitFor } from "./_process.ts";
 import { type PeerOptions, type PeerRun, PeerShell, runPeer } from "./_peer_shell.ts";

@@ -10,9 +10,9 @@
  * runs 20). `SHOAL_FAULT_SEED` replays a run.
  */
 import assert from "node:assert/strict";
-import type { StateSnapshot } from "../tracker/state.ts";
-import { Store } from "../tracker/store.ts";
-import type { TrackerClient, TrackerResult } from "../peer/tracker_client.ts";
+import type { StateSnapshot } from "../tracker/state/state.ts";
+import { Store } from "../tracker/store/store.ts";
+import type { TrackerClient, TrackerResult } from "../peer/tracker_client/tracker_client.ts";
 import { delay, TrackerPair, waitFor } from "./harness.ts";
 import { prng } from "./_prng.ts";
 

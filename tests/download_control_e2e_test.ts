@@ -9,7 +9,7 @@
  * test prints one "skipped: ..." line and passes.
  */
 import assert from "node:assert/strict";
-import { PeerDb } from "../peer/peer_db.ts";
+import { PeerDb } from "../peer/store/peer_db.ts";
 import { member, NetSwarm, percent } from "./_ns_swarm.ts";
 import { delay, waitFor } from "./harness.ts";
 import { exists, GROUP, parseListFiles, sha1OfFile, writeRandomFile } from "./files_harness.ts";

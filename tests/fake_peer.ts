@@ -5,7 +5,7 @@
  * either honestly (optionally only some pieces) or with wrong bytes. Also a
  * bare piece-protocol client, to probe a real peer's piece server.
  */
-import type { FileMeta } from "../peer/peer_db.ts";
+import type { FileMeta } from "../peer/store/peer_db.ts";
 import { createHash } from "node:crypto";
 import { encodeBase64 } from "../shared/base64.ts";
 import { emptyBitfield, setBit } from "../shared/bitfield.ts";

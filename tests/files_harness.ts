@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { PeerDb } from "../peer/peer_db.ts";
+import { PeerDb } from "../peer/store/peer_db.ts";
 import { countBits } from "../shared/bitfield.ts";
 import { describeError } from "../shared/errors.ts";
 import { freePort, MAIN, TrackerPair, waitFor } from "./harness.ts";

@@ -10,8 +10,8 @@ import {
   HELLO_TIMEOUT_MS,
   MAX_PEER_CONNECTIONS,
   MAX_QUEUED_REQUESTS,
-} from "../peer/piece_server.ts";
-import { defaultServerWorkers } from "../peer/server_pool.ts";
+} from "../peer/serve/piece_server.ts";
+import { defaultServerWorkers } from "../peer/serve/server_pool.ts";
 import { DEFAULT_PARTIAL_TIMEOUT_MS } from "../shared/conn.ts";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { encodeJson, type Message } from "../shared/frame.ts";

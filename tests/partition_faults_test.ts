@@ -39,10 +39,10 @@
  * command), it prints a "skipped: ..." line and passes.
  */
 import assert from "node:assert/strict";
-import { TrackerClient } from "../peer/tracker_client.ts";
+import { TrackerClient } from "../peer/tracker_client/tracker_client.ts";
 import { readTrackerInfo } from "../shared/tracker_info.ts";
-import type { StateSnapshot } from "../tracker/state.ts";
-import { Store } from "../tracker/store.ts";
+import type { StateSnapshot } from "../tracker/state/state.ts";
+import { Store } from "../tracker/store/store.ts";
 import { delay, GRACE_MS, HEARTBEAT_MS, waitFor } from "./harness.ts";
 import { NsProcess, Testbed } from "./_netns.ts";
 

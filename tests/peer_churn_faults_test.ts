@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { CHANGE_CHECK_MS } from "../peer/file_service.ts";
+import { CHANGE_CHECK_MS } from "../peer/shares/file_service.ts";
 import {
   assertSameBytes,
   delay,

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { PIECE_SIZE } from "../shared/constants.ts";
-import { MAX_STRIKES, REFRESH_INTERVAL_MS } from "../peer/download.ts";
+import { MAX_STRIKES, REFRESH_INTERVAL_MS } from "../peer/download/download.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,

@@ -6,7 +6,7 @@
  * processes and, for the piece server, the raw codec client of fake_peer.ts.
  */
 import assert from "node:assert/strict";
-import { PeerDb } from "../peer/peer_db.ts";
+import { PeerDb } from "../peer/store/peer_db.ts";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Message } from "../shared/frame.ts";
 import { type ClientEvent, PieceClient, RawTracker } from "./fake_peer.ts";

@@ -2,12 +2,12 @@
 import { ConfigError } from "../shared/errors.ts";
 import { envLogLevel, log, setupLogging } from "../shared/log.ts";
 import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
-import { loadClusterKey } from "./cluster_key.ts";
-import { runConsole } from "./console.ts";
-import { TrackerNode } from "./node.ts";
-import { TrackerServer } from "./server.ts";
-import { Store } from "./store.ts";
-import { Presence } from "./presence.ts";
+import { loadClusterKey } from "./replication/cluster_key.ts";
+import { runConsole } from "./server/console.ts";
+import { TrackerNode } from "./replication/node.ts";
+import { TrackerServer } from "./server/server.ts";
+import { Store } from "./store/store.ts";
+import { Presence } from "./server/presence.ts";
 
 const logger = log("tracker");
 

@@ -1,0 +1,256 @@
+/**
+ * The peer's piece server on its `<ip>:<port>`. A requester first shows a
+ * grant signed by the trackers for the file; without a valid one it receives
+ * an error and not one byte of the file.
+ *
+ * → {t:"hello", group, name, sha1, grant}   ← {t:"welcome", have} | {t:"error"} and close
+ * → {t:"get", tag, piece}                    ← data frame (tag, bytes) | {t:"reject", tag, error}
+ */
+import { encodeBase64 } from "../../shared/base64.ts";
+import { FramedConn } from "../../shared/conn.ts";
+import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
+import { describeError } from "../../shared/errors.ts";
+import type { Message } from "../../shared/frame.ts";
+import { type Grant, type RevocationNews, verifyGrant } from "../../shared/grant.ts";
+import { readFullySync } from "../../shared/read_fully.ts";
+import { hasBit } from "../../shared/bitfield.ts";
+import { log } from "../../shared/log.ts";
+import type { ServedFile, ServedFiles } from "./served_files.ts";
+import { RevokedGrants } from "./revoked_grants.ts";
+
+const logger = log("peer", "server");
+
+/** Connections served at once. */
+export const MAX_PEER_CONNECTIONS = 256;
+/** Requests a connection may have waiting; more close the connection. */
+export const MAX_QUEUED_REQUESTS = 64;
+/** A requester must send its hello within this time. */
+export const HELLO_TIMEOUT_MS = 5000;
+/** Connections served at once to one remote address. */
+export const MAX_CONNECTIONS_PER_HOST = 64;
+/** How long a closing connection may take to deliver its error message. */
+const ERROR_FLUSH_MS = 500;
+
+/**
+ * Sends an error and closes, without waiting for a requester that does not
+ * read: the error may be stuck behind a piece in the send queue.
+ */
+async function closeWithError(fc: FramedConn, error: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    fc.send({ t: "error", error }).catch(() => {}),
+    new Promise<void>((r) => timer = setTimeout(r, ERROR_FLUSH_MS)),
+  ]);
+  clearTimeout(timer);
+  fc.close();
+}
+
+/** Options for {@linkcode PieceServer}. */
+export interface PieceServerOptions {
+  files: ServedFiles;
+  /** The trackers' grant public key, once known (null: nothing is served). */
+  grantKey: () => CryptoKey | null;
+  /** Called before serving a shared file: false if it changed on disk (then refused). */
+  checkUnchanged?: (file: ServedFile) => Promise<boolean>;
+}
+
+/** Serves pieces to other peers. */
+export class PieceServer {
+  #listener: Deno.Listener;
+  #opts: PieceServerOptions;
+  #conns = new Set<FramedConn>();
+  #perHost = new Map<string, number>();
+  /** The grant each admitted connection is served under. */
+  #grants = new Map<FramedConn, Grant>();
+  #revoked = new RevokedGrants();
+  #done: Promise<void>;
+
+  constructor(listener: Deno.Listener, opts: PieceServerOptions) {
+    this.#listener = listener;
+    this.#opts = opts;
+    this.#done = this.#accept();
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+    for (const c of this.#conns) c.close();
+    await this.#done;
+  }
+
+  /**
+   * Takes revocations from the trackers: connections served under a grant
+   * they void are closed at once (no further byte), and such grants are
+   * refused from now on.
+   */
+  revoke(news: RevocationNews, now = Date.now()): void {
+    this.#revoked.add(news, now);
+    this.#closeWhere((g) => this.#revoked.voids(g), "grant revoked");
+  }
+
+  /** Closes the connections that serve a file no longer offered here. */
+  dropFile(group: string, name: string): void {
+    this.#closeWhere((g) => g.group === group && g.name === name, `${name} is no longer shared`);
+  }
+
+  /** Closes every served connection (this peer's user logged out). */
+  dropAll(): void {
+    this.#closeWhere(() => true, "this peer is not logged in");
+  }
+
+  #closeWhere(match: (g: Grant) => boolean, why: string): void {
+    for (const [fc, g] of this.#grants) {
+      if (!match(g)) continue;
+      logger.info("Closing {remote} ({user}, {name}): {why}", {
+        remote: fc.remote,
+        user: g.user,
+        name: g.name,
+        why,
+      });
+      this.#grants.delete(fc);
+      fc.close();
+    }
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const host = (conn.remoteAddr as Deno.NetAddr).hostname;
+        if (
+          this.#conns.size >= MAX_PEER_CONNECTIONS ||
+          (this.#perHost.get(host) ?? 0) >= MAX_CONNECTIONS_PER_HOST
+        ) {
+          conn.close();
+          continue;
+        }
+        this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
+        const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 60_000 });
+        this.#conns.add(fc);
+        this.#serve(fc).catch((err) =>
+          logger.warn("Peer {remote}: {error}", { remote: fc.remote, error: describeError(err) })
+        ).finally(() => {
+          fc.close();
+          this.#conns.delete(fc);
+          this.#grants.delete(fc);
+          const left = (this.#perHost.get(host) ?? 1) - 1;
+          if (left > 0) this.#perHost.set(host, left);
+          else this.#perHost.delete(host);
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) {
+        logger.error("Piece server failed: {error}", { error: describeError(err) });
+      }
+    }
+  }
+
+  async #serve(fc: FramedConn): Promise<void> {
+    const frames = fc.frames();
+    const helloTimer = setTimeout(() => fc.close(), HELLO_TIMEOUT_MS);
+    const first = await frames.next().finally(() => clearTimeout(helloTimer));
+    if (first.done || first.value.kind !== "json") return;
+    const file = await this.#admit(fc, first.value.msg);
+    if (!file) return;
+    using fh = await Deno.open(file.path, { read: true });
+    // One buffer per connection, reused for every piece (each send completes before the next read).
+    const buf = new Uint8Array(file.meta.pieceSize);
+    const queue: Message[] = [];
+    let wake = null as (() => void) | null;
+    let ended = false;
+    // Reads requests while earlier ones are served, so the requester can pipeline.
+    const reader = (async () => {
+      for await (const f of frames) {
+        if (f.kind !== "json" || f.msg.t !== "get") {
+          await closeWithError(fc, "expected get");
+          break;
+        }
+        if (queue.length >= MAX_QUEUED_REQUESTS) {
+          await closeWithError(fc, "too many requests queued");
+          break;
+        }
+        queue.push(f.msg);
+        wake?.();
+      }
+    })().finally(() => {
+      ended = true;
+      wake?.();
+    });
+    while (!fc.isClosed) {
+      const msg = queue.shift();
+      if (!msg) {
+        if (ended) break;
+        await new Promise<void>((r) => wake = r);
+        wake = null;
+        continue;
+      }
+      await this.#servePiece(fc, fh, file, msg, buf);
+    }
+    fc.close();
+    await reader;
+  }
+
+  async #admit(fc: FramedConn, hello: Message): Promise<ServedFile | null> {
+    const refuse = async (error: string) => {
+      logger.warn("Refused {remote}: {error}", { remote: fc.remote, error });
+      await fc.send({ t: "error", error }).catch(() => {});
+      return null;
+    };
+    if (hello.t !== "hello") return await refuse("expected hello");
+    const { group, name, sha1 } = hello;
+    if (typeof group !== "string" || typeof name !== "string" || typeof sha1 !== "string") {
+      return await refuse("hello needs group, name and sha1");
+    }
+    const key = this.#opts.grantKey();
+    if (!key) return await refuse("this peer is not logged in");
+    const file = this.#opts.files.get(group, name);
+    // The grant is checked before anything about the file is told.
+    const grant = await verifyGrant(key, hello.grant, { group, name, sha1 }, Date.now());
+    if (typeof grant === "string") return await refuse(grant);
+    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
+    if (!file || file.meta.sha1 !== sha1) return await refuse(`no file ${name} in ${group} here`);
+    if (this.#opts.checkUnchanged && !(await this.#opts.checkUnchanged(file))) {
+      return await refuse(`${name} changed on disk and is no longer shared`);
+    }
+    // Checked again after the awaits: a revocation or a withdrawal may have come meanwhile.
+    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
+    if (this.#opts.files.get(group, name) !== file) {
+      return await refuse(`no file ${name} in ${group} here`);
+    }
+    this.#grants.set(fc, grant);
+    await fc.send({ t: "welcome", have: file.have ? encodeBase64(file.have) : "all" });
+    return file;
+  }
+
+  async #servePiece(
+    fc: FramedConn,
+    fh: Deno.FsFile,
+    file: ServedFile,
+    msg: Message,
+    pieceBuf: Uint8Array,
+  ) {
+    const { tag, piece } = msg;
+    const { size, pieceSize } = file.meta;
+    const n = Math.ceil(size / pieceSize);
+    if (
+      typeof tag !== "number" || !Number.isInteger(piece) || (piece as number) < 0 ||
+      (piece as number) >= n
+    ) {
+      await fc.send({ t: "reject", tag, error: "no such piece" });
+      return;
+    }
+    const p = piece as number;
+    if (file.have && !hasBit(file.have, p)) {
+      await fc.send({ t: "reject", tag, error: "piece not here yet" });
+      return;
+    }
+    const off = p * pieceSize;
+    const buf = pieceBuf.subarray(0, Math.min(pieceSize, size - off));
+    // Synchronous: a page-cache read of one piece takes far less than the
+    // thread-pool round trip of an async seek and read.
+    fh.seekSync(off, Deno.SeekMode.Start);
+    readFullySync(fh, buf);
+    await fc.sendData(tag >>> 0, buf);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The piece server as a pool of workers sharing the peer's address
+ * (SO_REUSEPORT). The main thread mirrors its {@linkcode ServedFiles} registry
+ * into every worker.
+ */
+import type { RevocationNews } from "../../shared/grant.ts";
+import type { Endpoint } from "../../shared/tracker_info.ts";
+import type { ServedFile } from "./served_files.ts";
+import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+import type { HashCommand, HashEvent } from "../verify/hash_jobs.ts";
+
+/** What a hash channel's user sends; the pool adds the id. */
+export type HashCommandBody =
+  | { type: "hash"; path: string; upTo: number; size?: number }
+  | { type: "hashCancel" };
+
+/** Default number of piece-server workers: one per two cores. */
+export function defaultServerWorkers(): number {
+  return Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / 2));
+}
+
+/** Piece-server workers. */
+export class ServerPool {
+  #workers: Worker[] = [];
+  #onChanged: (group: string, name: string) => void;
+  #hashHandlers = new Map<number, (e: HashEvent) => void>();
+  #hashIds = 0;
+
+  private constructor(onChanged: (group: string, name: string) => void) {
+    this.#onChanged = onChanged;
+  }
+
+  /**
+   * Starts `count` workers listening on `addr`. Rejects with the first
+   * worker's error (e.g. the address is in use).
+   */
+  static async start(
+    addr: Endpoint,
+    count: number,
+    onChanged: (group: string, name: string) => void,
+  ): Promise<ServerPool> {
+    const pool = new ServerPool(onChanged);
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(new URL("./server_worker.ts", import.meta.url), { type: "module" });
+      pool.#workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onmessage = (ev: MessageEvent<ServerEvent>) => {
+            const e = ev.data;
+            if (e.type === "listening") resolve();
+            else if (e.type === "error") reject(new Error(e.error));
+            else if (e.type === "changed") pool.#onChanged(e.group, e.name);
+            else if (e.type === "hashed" || e.type === "hashFailed") pool.#hashEnded(e);
+          };
+          w.onerror = (ev) => {
+            ev.preventDefault();
+            reject(new Error(ev.message));
+          };
+        }),
+      );
+      w.postMessage(
+        {
+          type: "listen",
+          hostname: addr.hostname,
+          port: addr.port,
+          reusePort: count > 1,
+        } satisfies ServerCommand,
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      pool.terminate();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Serves (or updates) a file in every worker. */
+  set(file: ServedFile): void {
+    this.#send({ type: "set", file });
+  }
+
+  /** Stops serving a file. */
+  delete(group: string, name: string): void {
+    this.#send({ type: "delete", group, name });
+  }
+
+  /** Revocations from the trackers: connections under a void grant close at once. */
+  revoke(news: RevocationNews): void {
+    this.#send({ type: "revoke", news });
+  }
+
+  /** The trackers' grant key (base64 SPKI), or null to refuse every request. */
+  setKey(spki: string | null): void {
+    this.#send({ type: "key", spki });
+  }
+
+  /**
+   * A whole-file hash run by one of the workers: returns its id and a
+   * function that sends it commands; `onEvent` receives its result.
+   */
+  hashChannel(
+    onEvent: (e: HashEvent) => void,
+  ): { id: number; post: (cmd: HashCommandBody) => void } {
+    const id = ++this.#hashIds;
+    const w = this.#workers[id % this.#workers.length];
+    if (!w) throw new Error("the piece server is not running");
+    this.#hashHandlers.set(id, onEvent);
+    return { id, post: (cmd) => w.postMessage({ ...cmd, id } satisfies HashCommand) };
+  }
+
+  #hashEnded(e: HashEvent): void {
+    this.#hashHandlers.get(e.id)?.(e);
+    this.#hashHandlers.delete(e.id);
+  }
+
+  /** Closes the listeners and stops the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 1000);
+        w.onmessage = (ev: MessageEvent<ServerEvent>) => {
+          if (ev.data.type === "closed") {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        w.postMessage({ type: "close" } satisfies ServerCommand);
+      })
+    ));
+    this.terminate();
+  }
+
+  /** Stops the workers at once. */
+  terminate(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    for (const h of this.#hashHandlers.values()) h({ type: "hashFailed", id: 0, error: "stopped" });
+    this.#hashHandlers.clear();
+  }
+
+  #send(cmd: ServerCommand): void {
+    for (const w of this.#workers) w.postMessage(cmd);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A piece-server worker (Web Worker): piece reads and sends run off the main
+ * thread. With more than one worker, each listens on the peer's address with
+ * SO_REUSEPORT and the kernel spreads incoming connections over them. The main thread
+ * keeps each worker's copy of the served-files registry up to date; the
+ * bitfields of downloads in progress are shared memory, so a verified piece is
+ * servable the moment it is recorded. A worker also runs the whole-file
+ * hashes of downloads ({@link HashJobs}) beside the transfer workers.
+ */
+/// <reference lib="deno.worker" />
+import { describeError } from "../../shared/errors.ts";
+import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../../shared/log.ts";
+import { importVerifyKey } from "../../shared/grant.ts";
+import { PieceServer } from "./piece_server.ts";
+import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
+import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+import { HashJobs } from "../verify/hash_jobs.ts";
+
+// A worker has its own logger configuration: without this its warnings would go nowhere.
+await setupLogging(envLogLevel(PEER_LOG_LEVEL));
+
+const files = new ServedFiles();
+let key: CryptoKey | null = null;
+let server: PieceServer | null = null;
+
+function post(e: ServerEvent): void {
+  self.postMessage(e);
+}
+
+const hashJobs = new HashJobs(post);
+
+async function unchanged(f: ServedFile): Promise<boolean> {
+  if (await isUnchanged(f)) return true;
+  post({ type: "changed", group: f.meta.group, name: f.meta.name });
+  return false;
+}
+
+self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "listen":
+      try {
+        const listener = m.reusePort
+          ? Deno.listen({ hostname: m.hostname, port: m.port, reusePort: true })
+          : Deno.listen({ hostname: m.hostname, port: m.port });
+        server = new PieceServer(listener, {
+          files,
+          grantKey: () => key,
+          checkUnchanged: unchanged,
+        });
+        post({ type: "listening" });
+      } catch (err) {
+        post({ type: "error", error: describeError(err) });
+      }
+      break;
+    case "set":
+      files.set(m.file);
+      break;
+    case "delete":
+      files.delete(m.group, m.name);
+      server?.dropFile(m.group, m.name);
+      break;
+    case "key":
+      if (m.spki === null) server?.dropAll();
+      key = m.spki === null ? null : await importVerifyKey(m.spki);
+      break;
+    case "revoke":
+      server?.revoke(m.news);
+      break;
+    case "close":
+      await server?.close();
+      post({ type: "closed" });
+      break;
+    case "hash":
+    case "hashCancel":
+      hashJobs.handle(m);
+      break;
+  }
+};

@@ -1,0 +1,334 @@
+/**
+ * The peer's interactive shell: reads one command per line, sends it to the
+ * tracker and prints the result as short lines, or exactly one line that
+ * begins with `error: `. No input line can make it crash.
+ */
+import { describeError } from "../../shared/errors.ts";
+import { log } from "../../shared/log.ts";
+import { checkId } from "../../shared/names.ts";
+import type { SessionStore } from "../store/session_store.ts";
+import type { TrackerClient } from "../tracker_client/tracker_client.ts";
+import type { FileService } from "../shares/file_service.ts";
+import { FILE_COMMANDS } from "./file_commands.ts";
+
+/** The prompt shown before each line when the input is a terminal. */
+export const PROMPT = "shoal> ";
+
+const logger = log("peer", "shell");
+
+/** Options for {@linkcode runShell}. */
+export interface ShellOptions {
+  /** Command lines, e.g. `Deno.stdin.readable`. */
+  input: ReadableStream<Uint8Array>;
+  /** Prints one line of output to the user. */
+  output: (line: string) => void;
+  /** Writes the prompt without a line break; defaults to `output`. */
+  prompt?: (text: string) => void;
+  /** The tracker client (any object with its `token` and `request`). */
+  client: Pick<TrackerClient, "token" | "request">;
+  /** This peer's own `ip:port`, sent at login. */
+  addr: string;
+  /** Where the login session is kept across restarts. */
+  store: Pick<SessionStore, "load" | "save" | "clear">;
+  /** Whether the input is a terminal: only then is the prompt shown. */
+  interactive: boolean;
+  /** Sharing and downloading; without it the file commands are refused. */
+  files?: FileService;
+}
+
+/** A failure to show the user as one `error: ` line. */
+export class ShellError extends Error {}
+
+type Data = Record<string, unknown>;
+/** What a command runs with. */
+export type Ctx = ShellOptions & { user: string | null };
+
+/** A shell command. */
+export interface Command {
+  /** Argument names for the usage line; `<user_id>`/`<group_id>` are validated. */
+  params: string[];
+  /** Whether the command needs a session. */
+  login: boolean;
+  /** How many trailing params may be left out. */
+  optional?: number;
+  /** Skip the id check of `<group_id>` params (the command checks its own). */
+  noCheck?: boolean;
+  run(ctx: Ctx, args: string[]): Promise<string[]>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  help: { params: [], login: false, run: () => Promise.resolve(helpLines()) },
+  create_user: {
+    params: ["<user_id>", "<passwd>"],
+    login: false,
+    run: async (ctx, [user, password]) => {
+      const d = await call(ctx, "create_user", { user, password });
+      return [`created user ${str(d.user, user)}`];
+    },
+  },
+  login: {
+    params: ["<user_id>", "<passwd>"],
+    login: false,
+    run: async (ctx, [user, password]) => {
+      const d = await call(ctx, "login", { user, password, addr: ctx.addr });
+      if (typeof d.token !== "string") throw new ShellError("tracker sent no session token");
+      const name = str(d.user, user);
+      ctx.client.token = d.token;
+      ctx.user = name;
+      await ctx.store.save({ user: name, token: d.token }).catch((err) =>
+        logger.warn("Cannot save the session: {error}", { error: describeError(err) })
+      );
+      await ctx.files?.online(name, d.grantKey);
+      return [`logged in as ${name}`];
+    },
+  },
+  logout: {
+    params: [],
+    login: true,
+    run: async (ctx) => {
+      ctx.files?.offline();
+      const d = await call(ctx, "logout", {});
+      const name = str(d.user, ctx.user ?? "");
+      await dropSession(ctx);
+      return [`logged out ${name}`];
+    },
+  },
+  whoami: {
+    params: [],
+    login: true,
+    run: async (ctx) => {
+      const d = await call(ctx, "whoami", {});
+      return [`logged in as ${str(d.user)} (peer address ${str(d.addr)})`];
+    },
+  },
+  create_group: groupCommand(
+    "create_group",
+    (d, g) => `created group ${g} (owner ${str(d.owner)})`,
+  ),
+  join_group: groupCommand(
+    "join_group",
+    (d, g) => `requested to join ${g} (owner ${str(d.owner)})`,
+  ),
+  leave_group: {
+    params: ["<group_id>"],
+    login: true,
+    run: async (ctx, [g]) => {
+      const d = await call(ctx, "leave_group", { group: g });
+      // The trackers withdrew this user's offers in the group: the peer stops serving them too.
+      ctx.files?.leftGroup(g!);
+      if (d.deleted === true) return [`left ${g}; it had no members left and was deleted`];
+      return [typeof d.owner === "string" ? `left ${g} (owner ${d.owner})` : `left ${g}`];
+    },
+  },
+  list_requests: groupCommand("list_requests", (d, g) => {
+    const users = Array.isArray(d.requests) ? d.requests.map((u) => String(u)) : [];
+    return users.length > 0 ? users : [`no pending requests for ${g}`];
+  }),
+  accept_request: memberCommand("accept_request", (u, g) => `accepted ${u} into ${g}`),
+  reject_request: memberCommand("reject_request", (u, g) => `rejected ${u}'s request to join ${g}`),
+  list_groups: {
+    params: [],
+    login: true,
+    run: async (ctx) => {
+      const d = await call(ctx, "list_groups", {});
+      const groups = Array.isArray(d.groups) ? d.groups as Data[] : [];
+      if (groups.length === 0) return ["no groups"];
+      return table(
+        ["GROUP", "OWNER", "MEMBERS", "YOU"],
+        groups.map((g) => [
+          str(g.group),
+          str(g.owner),
+          String(g.members ?? "?"),
+          g.member === true ? "member" : g.pending === true ? "pending" : "-",
+        ]),
+      );
+    },
+  },
+  list_files: groupCommand("list_files", (d, g) => {
+    const files = Array.isArray(d.files) ? d.files as Data[] : [];
+    if (files.length === 0) return [`no files in ${g}`];
+    return table(
+      ["NAME", "SIZE", "SHA1", "SEEDERS", "PARTIAL"],
+      files.map((f) => [
+        str(f.name),
+        typeof f.size === "number" ? humanSize(f.size) : "?",
+        str(f.sha1),
+        String(f.seeders ?? "?"),
+        String(f.partial ?? "?"),
+      ]),
+    );
+  }),
+  ...FILE_COMMANDS,
+};
+
+/** Runs the shell until the input ends or the user types quit or exit. */
+export async function runShell(options: ShellOptions): Promise<void> {
+  const ctx: Ctx = { ...options, user: null };
+  const prompt = options.prompt ?? options.output;
+  await resume(ctx);
+  const lines = readLines(options.input);
+  try {
+    for (;;) {
+      if (options.interactive) prompt(PROMPT);
+      const next = await lines.next();
+      if (next.done) {
+        if (options.interactive) options.output("");
+        return;
+      }
+      const words = splitWords(next.value);
+      const name = words[0] ?? "";
+      if (name === "" || name.startsWith("#")) continue;
+      if (name === "quit" || name === "exit") return;
+      for (const line of await execute(ctx, name, words.slice(1))) options.output(line);
+    }
+  } finally {
+    await lines.return(undefined);
+  }
+}
+
+/** Runs one command; every failure becomes a single `error: ` line. */
+async function execute(ctx: Ctx, name: string, args: string[]): Promise<string[]> {
+  try {
+    const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!cmd) throw new ShellError(`unknown command "${clip(name)}" (type help)`);
+    const min = cmd.params.length - (cmd.optional ?? 0);
+    if (args.length < min || args.length > cmd.params.length) {
+      throw new ShellError(`usage: ${usage(name, cmd)}`);
+    }
+    for (const [i, param] of cmd.params.entries()) {
+      if (cmd.noCheck || i >= args.length) break;
+      const kind = param === "<user_id>" ? "user" : param === "<group_id>" ? "group" : null;
+      const err = kind && checkId(kind, args[i]!);
+      if (err) throw new ShellError(err);
+    }
+    if (cmd.login && ctx.client.token === undefined) throw new ShellError("not logged in");
+    logger.debug("Running {name}", { name });
+    return await cmd.run(ctx, args);
+  } catch (err) {
+    if (!(err instanceof ShellError)) logger.debug("{name} failed: {err}", { name, err });
+    return [`error: ${describeError(err)}`];
+  }
+}
+
+/** Resumes a stored session if the tracker still knows it; drops it if not. */
+async function resume(ctx: Ctx): Promise<void> {
+  const saved = await ctx.store.load();
+  if (!saved) return;
+  ctx.client.token = saved.token;
+  try {
+    const res = await ctx.client.request("whoami", {});
+    if (res.ok && res.data.user === saved.user) {
+      ctx.user = saved.user;
+      ctx.output(`resumed session as ${saved.user}`);
+      await ctx.files?.online(saved.user, res.data.grantKey);
+      return;
+    }
+    logger.debug("Dropping the stored session of {user}: the tracker does not know it", {
+      user: saved.user,
+    });
+    await dropSession(ctx);
+  } catch (err) {
+    // The trackers are unreachable: keep the file, so a later start can resume.
+    ctx.client.token = undefined;
+    ctx.output(`error: cannot resume the session of ${saved.user}: ${describeError(err)}`);
+  }
+}
+
+async function dropSession(ctx: Ctx): Promise<void> {
+  // Whoever was logged in is not any more: their files stop being served.
+  ctx.files?.offline();
+  ctx.client.token = undefined;
+  ctx.user = null;
+  await ctx.store.clear().catch((err) =>
+    logger.warn("Cannot remove the session file: {error}", { error: describeError(err) })
+  );
+}
+
+/** Sends a command; a refusal becomes a {@linkcode ShellError} with the tracker's words. */
+async function call(ctx: Ctx, cmd: string, args: Data): Promise<Data> {
+  const res = await ctx.client.request(cmd, args);
+  if (res.ok) return res.data;
+  if (res.error === "not logged in") await dropSession(ctx);
+  throw new ShellError(res.error);
+}
+
+function groupCommand(cmd: string, show: (d: Data, group: string) => string | string[]): Command {
+  return {
+    params: ["<group_id>"],
+    login: true,
+    run: async (ctx, [group]) => [show(await call(ctx, cmd, { group }), group!)].flat(),
+  };
+}
+
+function memberCommand(cmd: string, done: (user: string, group: string) => string): Command {
+  return {
+    params: ["<group_id>", "<user_id>"],
+    login: true,
+    run: async (ctx, [group, user]) => {
+      await call(ctx, cmd, { group, user });
+      return [done(user!, group!)];
+    },
+  };
+}
+
+function usage(name: string, cmd: Command): string {
+  const opt = cmd.optional ?? 0;
+  const params = cmd.params.map((p, i) => i >= cmd.params.length - opt ? `[${p}]` : p);
+  return [name, ...params].join(" ");
+}
+
+function helpLines(): string[] {
+  const lines = Object.entries(COMMANDS).map(([name, cmd]) => `  ${usage(name, cmd)}`);
+  return ["commands:", ...lines, "  quit | exit"];
+}
+
+/** Formats rows as left-aligned columns under a header. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const fmt = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}
+
+/** Formats a byte count for people: `512 B`, `1.5 KiB`, `3.0 GiB`. */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function str(value: unknown, fallback?: string): string {
+  return typeof value === "string" ? value : fallback ?? "?";
+}
+
+function clip(s: string): string {
+  // deno-lint-ignore no-control-regex
+  const safe = s.replace(/[\u0000-\u001f\u007f]/g, "?");
+  return safe.length > 40 ? `${safe.slice(0, 40)}…` : safe;
+}
+
+/** Splits a command line into words; double quotes keep spaces inside a word. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.trim().matchAll(/"([^"]*)"|(\S+)/g)) words.push(m[1] ?? m[2]!);
+  return words;
+}
+
+async function* readLines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of input) {
+    buf += decoder.decode(chunk, { stream: true });
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      yield buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+    }
+  }
+  buf += decoder.decode();
+  if (buf !== "") yield buf;
+}

@@ -1,0 +1,143 @@
+/**
+ * The authenticated link between the two trackers: the handshake (HMAC
+ * challenge-response over the cluster key) and the framed connection after it.
+ *
+ * Dialer → acceptor: `link_hello {n, nonce, ts, mac}`; the acceptor verifies the
+ * MAC (and the timestamp, and that the nonce is new) before it sends anything;
+ * a connection that fails gets no reply and is closed. Acceptor → dialer:
+ * `link_welcome {n, nonce, mac}` proving it knows the key too; dialer →
+ * acceptor: `link_confirm {mac}` over the acceptor's nonce, so a replayed hello
+ * can never complete.
+ */
+import { FramedConn } from "../../shared/conn.ts";
+import { MAX_CONTROL_FRAME, MAX_LINK_FRAME } from "../../shared/constants.ts";
+import { ConnectionError, ProtocolError } from "../../shared/errors.ts";
+import type { Message } from "../../shared/frame.ts";
+import type { Endpoint } from "../../shared/tracker_info.ts";
+import { HELLO_MAX_SKEW_MS, mac, randomHex, verifyMac } from "./cluster_key.ts";
+
+/** How long the whole link handshake may take. */
+export const LINK_HANDSHAKE_TIMEOUT_MS = 3000;
+
+const seenNonces = new Map<string, number>();
+
+/** An authenticated link to the other tracker. */
+export interface Link {
+  conn: FramedConn;
+  /** The tracker number (1 or 2) that dialed this link. */
+  dialer: number;
+  /** Frames after the handshake. */
+  messages: AsyncGenerator<Message>;
+}
+
+/**
+ * Yields the control messages of a connection. A data frame is a protocol
+ * error: the remote is told why, then the connection is closed.
+ */
+export async function* jsonMessages(conn: FramedConn): AsyncGenerator<Message> {
+  for await (const f of conn.frames()) {
+    if (f.kind !== "json") {
+      const error = "data frames are not accepted on this connection";
+      await conn.send({ t: "error", error }).catch(() => {});
+      throw new ProtocolError(error);
+    }
+    yield f.msg;
+  }
+}
+
+async function next(gen: AsyncGenerator<Message>, conn: FramedConn): Promise<Message> {
+  const timer = setTimeout(() => conn.close(), LINK_HANDSHAKE_TIMEOUT_MS);
+  try {
+    const r = await gen.next();
+    if (r.done) throw new ConnectionError("Tracker link closed during the handshake");
+    return r.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Dials the other tracker and authenticates the link. */
+export async function dialLink(
+  to: Endpoint,
+  me: number,
+  key: CryptoKey,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Link> {
+  const { signal } = options;
+  const conn = await FramedConn.connect(to, {
+    maxFrame: MAX_CONTROL_FRAME,
+    idleTimeoutMs: 0,
+    timeoutMs: options.timeoutMs ?? 1000,
+    signal,
+  });
+  try {
+    const nonce = randomHex(16);
+    const ts = Date.now();
+    await conn.send({
+      t: "link_hello",
+      n: me,
+      nonce,
+      ts,
+      mac: await mac(key, "hello", me, nonce, ts),
+    });
+    const messages = jsonMessages(conn);
+    const welcome = await next(messages, conn);
+    if (
+      welcome.t !== "link_welcome" || typeof welcome.nonce !== "string" ||
+      !(await verifyMac(key, welcome.mac, "welcome", welcome.n as number, nonce, welcome.nonce))
+    ) {
+      throw new ProtocolError("The other tracker failed the cluster key check");
+    }
+    conn.setMaxFrame(MAX_LINK_FRAME);
+    await conn.send({ t: "link_confirm", mac: await mac(key, "confirm", me, welcome.nonce) });
+    return { conn, dialer: me, messages };
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/**
+ * Completes the handshake of an incoming connection whose first message was
+ * `hello`. Returns null (and closes the connection, having sent nothing) when
+ * the check fails.
+ */
+export async function acceptLink(
+  conn: FramedConn,
+  messages: AsyncGenerator<Message>,
+  hello: Message,
+  me: number,
+  key: CryptoKey,
+): Promise<Link | null> {
+  const { n, nonce, ts } = hello;
+  const now = Date.now();
+  for (const [k, exp] of seenNonces) if (exp < now) seenNonces.delete(k);
+  if (
+    (n !== 1 && n !== 2) || n === me || typeof nonce !== "string" || nonce.length > 64 ||
+    typeof ts !== "number" || Math.abs(now - ts) > HELLO_MAX_SKEW_MS || seenNonces.has(nonce) ||
+    !(await verifyMac(key, hello.mac, "hello", n, nonce, ts))
+  ) {
+    conn.close();
+    return null;
+  }
+  seenNonces.set(nonce, now + 2 * HELLO_MAX_SKEW_MS);
+  const mine = randomHex(16);
+  try {
+    await conn.send({
+      t: "link_welcome",
+      n: me,
+      nonce: mine,
+      mac: await mac(key, "welcome", me, nonce, mine),
+    });
+    const confirm = await next(messages, conn);
+    if (confirm.t !== "link_confirm" || !(await verifyMac(key, confirm.mac, "confirm", n, mine))) {
+      conn.close();
+      return null;
+    }
+  } catch {
+    conn.close();
+    return null;
+  }
+  conn.setMaxFrame(MAX_LINK_FRAME);
+  return { conn, dialer: n, messages };
+}

@@ -1,0 +1,161 @@
+/**
+ * The tracker's listener: every connection is either a client (requests in,
+ * responses out, pipelined) or, when its first message is `link_hello`, the
+ * other tracker. Bad input closes that connection with an error message; it
+ * never affects other connections.
+ */
+import { FramedConn } from "../../shared/conn.ts";
+import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
+import { describeError } from "../../shared/errors.ts";
+import type { Message } from "../../shared/frame.ts";
+import { log } from "../../shared/log.ts";
+import { acceptLink, jsonMessages } from "../replication/link.ts";
+import type { TrackerNode } from "../replication/node.ts";
+import { parseWatchArgs, type Presence } from "./presence.ts";
+
+const logger = log("tracker", "server");
+
+/** Requests one client connection may have in progress before reading pauses. */
+export const MAX_IN_FLIGHT = 256;
+/** Client connections served at once; more are refused. */
+export const MAX_CLIENTS = 4096;
+
+/** Serves clients and the tracker link on `listener` until it closes. */
+export class TrackerServer {
+  #listener: Deno.Listener;
+  #node: TrackerNode;
+  #key: CryptoKey;
+  #conns = new Set<FramedConn>();
+  #done: Promise<void>;
+  #presence: Presence | undefined;
+
+  constructor(listener: Deno.Listener, node: TrackerNode, key: CryptoKey, presence?: Presence) {
+    this.#listener = listener;
+    this.#node = node;
+    this.#key = key;
+    this.#presence = presence;
+    this.#done = this.#accept();
+  }
+
+  /** Number of open connections (clients and the link). */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Stops listening and closes every connection. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    for (const c of this.#conns) c.close();
+    await this.#done;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        if (this.#conns.size >= MAX_CLIENTS) {
+          conn.close();
+          continue;
+        }
+        const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
+        this.#conns.add(fc);
+        this.#serve(fc).finally(() => this.#conns.delete(fc));
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) {
+        logger.error("Listener failed: {error}", { error: describeError(err) });
+      }
+    }
+  }
+
+  async #serve(fc: FramedConn): Promise<void> {
+    const messages = jsonMessages(fc);
+    let handedOver = false;
+    let inFlight = 0;
+    /** Sessions that watch on this connection: offline at once when it closes. */
+    const watching = new Set<string>();
+    let resume: (() => void) | null = null;
+    try {
+      // Not a for-await loop: leaving one would close the connection, and a
+      // tracker link must stay open once it is handed to the node.
+      for (let first = true;; first = false) {
+        const r = await messages.next();
+        if (r.done) break;
+        const msg = r.value;
+        if (first && msg.t === "link_hello") {
+          const link = await acceptLink(fc, messages, msg, this.#node.n, this.#key);
+          if (link) {
+            handedOver = true;
+            this.#node.adoptLink(link);
+          } else {
+            logger.warn("Rejected a tracker link from {remote}: cluster key check failed", {
+              remote: fc.remote,
+            });
+          }
+          return;
+        }
+        if (msg.t !== "req") {
+          await fc.send({
+            t: "error",
+            error: `unexpected message type ${JSON.stringify(msg.t).slice(0, 40)}`,
+          });
+          continue;
+        }
+        inFlight++;
+        this.#answer(fc, msg, watching).finally(() => {
+          inFlight--;
+          resume?.();
+        });
+        if (inFlight >= MAX_IN_FLIGHT) {
+          await new Promise<void>((r) => resume = r);
+          resume = null;
+        }
+      }
+    } catch (err) {
+      logger.warn("Client {remote}: {error}", { remote: fc.remote, error: describeError(err) });
+    } finally {
+      if (!handedOver) fc.close();
+      for (const token of watching) this.#presence?.lost(token);
+    }
+    const err = fc.error;
+    if (err) {
+      logger.warn("Closed client {remote}: {error}", { remote: fc.remote, error: err.message });
+    }
+  }
+
+  async #answer(fc: FramedConn, msg: Message, watching: Set<string>): Promise<void> {
+    let res: Message;
+    try {
+      this.#presence?.heard(msg.token);
+      res = msg.cmd === "watch" && this.#presence
+        ? await this.#watch(msg, this.#presence, watching)
+        : await this.#node.handleRequest(msg);
+    } catch (err) {
+      logger.error("Request {cmd} failed: {error}", {
+        cmd: String(msg.cmd),
+        error: describeError(err),
+      });
+      res = {
+        t: "res",
+        id: typeof msg.id === "string" ? msg.id : null,
+        ok: false,
+        error: "internal error",
+      };
+    }
+    await fc.send(res).catch(() => {});
+  }
+
+  /** A peer's keepalive: checked by the node like any read, then held for revocations. */
+  async #watch(msg: Message, presence: Presence, watching: Set<string>): Promise<Message> {
+    const args = typeof msg.args === "object" && msg.args !== null ? msg.args : {};
+    const parsed = parseWatchArgs(args as Record<string, unknown>);
+    const id = typeof msg.id === "string" ? msg.id : null;
+    if (typeof parsed === "string") return { t: "res", id, ok: false, error: parsed };
+    const res = await this.#node.handleRequest(msg);
+    if (res.ok !== true || typeof msg.token !== "string") return res;
+    watching.add(msg.token);
+    const answer = await presence.watch(msg.token, parsed);
+    return { t: "res", id, ok: true, data: { ...answer } };
+  }
+}
