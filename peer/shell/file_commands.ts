@@ -4,7 +4,7 @@
  * clear_downloads, wait.
  */
 import { checkId, clip } from "../../shared/names.ts";
-import type { Command, Ctx } from "./shell.ts";
+import type { Command, Ctx } from "./command.ts";
 import type { FileService } from "../shares/file_service.ts";
 
 class CommandError extends Error {}
