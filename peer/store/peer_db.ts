@@ -8,6 +8,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { setBit } from "../../shared/bitfield.ts";
+import { BadRow, blob, int, text, textOrNull } from "../../shared/sql_row.ts";
 import { ORPHAN, prepareSchema, type SchemaResult } from "./peer_db_schema.ts";
 
 export { ORPHAN } from "./peer_db_schema.ts";
@@ -127,16 +128,16 @@ export class PeerDb {
     const rows = user === undefined
       ? this.#db.prepare("SELECT * FROM shares ORDER BY rowid").all()
       : this.#db.prepare("SELECT * FROM shares WHERE user = ? ORDER BY rowid").all(user);
-    return (rows as unknown as Row[]).map((r) => ({
-      user: r.user,
-      group: r.grp,
-      name: r.name,
-      path: r.path!,
-      size: r.size,
-      mtime: r.mtime!,
-      pieceSize: r.piece_size,
-      pieces: r.pieces,
-      sha1: r.sha1,
+    return rows.map((r) => ({
+      user: text(r, "user"),
+      group: text(r, "grp"),
+      name: text(r, "name"),
+      path: text(r, "path"),
+      size: int(r, "size"),
+      mtime: int(r, "mtime"),
+      pieceSize: int(r, "piece_size"),
+      pieces: text(r, "pieces"),
+      sha1: text(r, "sha1"),
     }));
   }
 
@@ -167,18 +168,18 @@ export class PeerDb {
     const rows = user === undefined
       ? this.#db.prepare("SELECT * FROM downloads ORDER BY rowid").all()
       : this.#db.prepare("SELECT * FROM downloads WHERE user = ? ORDER BY rowid").all(user);
-    return (rows as unknown as Row[]).map((r) => ({
-      user: r.user,
-      group: r.grp,
-      name: r.name,
-      dest: r.dest!,
-      size: r.size,
-      pieceSize: r.piece_size,
-      pieces: r.pieces,
-      sha1: r.sha1,
-      have: new Uint8Array(r.have!),
-      status: r.status as DownloadStatus,
-      error: r.error ?? null,
+    return rows.map((r) => ({
+      user: text(r, "user"),
+      group: text(r, "grp"),
+      name: text(r, "name"),
+      dest: text(r, "dest"),
+      size: int(r, "size"),
+      pieceSize: int(r, "piece_size"),
+      pieces: text(r, "pieces"),
+      sha1: text(r, "sha1"),
+      have: new Uint8Array(blob(r, "have")),
+      status: downloadStatus(text(r, "status")),
+      error: textOrNull(r, "error"),
     }));
   }
 
@@ -311,18 +312,10 @@ export class PeerDb {
   }
 }
 
-interface Row {
-  user: string;
-  grp: string;
-  name: string;
-  path?: string;
-  dest?: string;
-  size: number;
-  mtime?: number;
-  piece_size: number;
-  pieces: string;
-  sha1: string;
-  have?: Uint8Array;
-  status?: string;
-  error?: string | null;
+const STATUSES: readonly DownloadStatus[] = ["D", "P", "C", "F"];
+
+function downloadStatus(v: string): DownloadStatus {
+  const status = STATUSES.find((s) => s === v);
+  if (status === undefined) throw new BadRow("status", "a download status");
+  return status;
 }
