@@ -3,91 +3,33 @@
  * state machine: {@linkcode TrackerState.apply} takes a log entry and returns
  * its result; nothing here touches a socket, a clock or a random source.
  */
-import { type ConflictOp, fail, type LogEntry, ok, type Op, type Result } from "./ops.ts";
+import { fail, type LogEntry, ok, type Op, type Result } from "./ops.ts";
+import type {
+  Conflict,
+  Group,
+  Session,
+  SharedFile,
+  Source,
+  StateSnapshot,
+  User,
+} from "./records.ts";
 import { decodeBase64, encodeBase64 } from "../../shared/base64.ts";
 import { countBits, emptyBitfield, fullBitfield, hasBit, setBit } from "../../shared/bitfield.ts";
+
+export type {
+  Conflict,
+  Group,
+  Session,
+  SharedFile,
+  Source,
+  StateSnapshot,
+  User,
+} from "./records.ts";
 
 /** How many request ids are remembered for exactly-once retries. */
 export const DEDUP_LIMIT = 50_000;
 /** How many merge conflicts the state keeps (the latest). */
 export const CONFLICT_LIMIT = 100;
-
-/** A write refused when the logs of a partition were merged (a `conflict` op without its kind). */
-export type Conflict = Omit<ConflictOp, "kind">;
-
-/** A registered user. */
-export interface User {
-  id: string;
-  salt: string;
-  hash: string;
-  iterations: number;
-  created: number;
-}
-
-/** A logged-in user and the address of their peer. */
-export interface Session {
-  token: string;
-  user: string;
-  addr: string;
-  at: number;
-  /**
-   * True while the peer is stopped but keeps its session (it quit without
-   * logging out): its offers stay registered but lookups leave it out.
-   */
-  away?: boolean;
-}
-
-/** A group: owner, members in join order, pending join requests in request order. */
-export interface Group {
-  id: string;
-  owner: string;
-  members: string[];
-  pending: string[];
-  created: number;
-}
-
-/** A peer's copy of a shared file: which pieces it has. */
-export interface Source {
-  user: string;
-  have: Uint8Array;
-  count: number;
-}
-
-/** A file shared in a group. */
-export interface SharedFile {
-  group: string;
-  name: string;
-  size: number;
-  pieceSize: number;
-  /** The SHA-1 of every piece, hex, concatenated. */
-  pieces: string;
-  sha1: string;
-  created: number;
-  sources: Map<string, Source>;
-}
-
-/** A JSON-serialisable copy of the whole state. */
-export interface StateSnapshot {
-  index: number;
-  epoch: number;
-  users: User[];
-  sessions: Session[];
-  groups: Group[];
-  files: {
-    group: string;
-    name: string;
-    size: number;
-    pieceSize: number;
-    pieces: string;
-    sha1: string;
-    created: number;
-    sources: { user: string; have: string }[];
-  }[];
-  grantKey: { privateKey: string; publicKey: string } | null;
-  dedup: [string, Result][];
-  /** Latest merge conflicts, oldest first (missing in snapshots written before merges existed). */
-  conflicts?: Conflict[];
-}
 
 /** Number of pieces of a file of `size` bytes cut into `pieceSize` pieces. */
 export function pieceCount(size: number, pieceSize: number): number {

@@ -1,0 +1,82 @@
+/**
+ * The records the tracker state holds (users, sessions, groups, shared files
+ * and their sources) and the JSON shape of a whole-state snapshot.
+ */
+import type { ConflictOp, Result } from "./ops.ts";
+
+/** A write refused when the logs of a partition were merged (a `conflict` op without its kind). */
+export type Conflict = Omit<ConflictOp, "kind">;
+
+/** A registered user. */
+export interface User {
+  id: string;
+  salt: string;
+  hash: string;
+  iterations: number;
+  created: number;
+}
+
+/** A logged-in user and the address of their peer. */
+export interface Session {
+  token: string;
+  user: string;
+  addr: string;
+  at: number;
+  /**
+   * True while the peer is stopped but keeps its session (it quit without
+   * logging out): its offers stay registered but lookups leave it out.
+   */
+  away?: boolean;
+}
+
+/** A group: owner, members in join order, pending join requests in request order. */
+export interface Group {
+  id: string;
+  owner: string;
+  members: string[];
+  pending: string[];
+  created: number;
+}
+
+/** A peer's copy of a shared file: which pieces it has. */
+export interface Source {
+  user: string;
+  have: Uint8Array;
+  count: number;
+}
+
+/** A file shared in a group. */
+export interface SharedFile {
+  group: string;
+  name: string;
+  size: number;
+  pieceSize: number;
+  /** The SHA-1 of every piece, hex, concatenated. */
+  pieces: string;
+  sha1: string;
+  created: number;
+  sources: Map<string, Source>;
+}
+
+/** A JSON-serialisable copy of the whole state. */
+export interface StateSnapshot {
+  index: number;
+  epoch: number;
+  users: User[];
+  sessions: Session[];
+  groups: Group[];
+  files: {
+    group: string;
+    name: string;
+    size: number;
+    pieceSize: number;
+    pieces: string;
+    sha1: string;
+    created: number;
+    sources: { user: string; have: string }[];
+  }[];
+  grantKey: { privateKey: string; publicKey: string } | null;
+  dedup: [string, Result][];
+  /** Latest merge conflicts, oldest first (missing in snapshots written before merges existed). */
+  conflicts?: Conflict[];
+}
