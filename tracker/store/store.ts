@@ -6,6 +6,7 @@
  * holds them too).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { int, type SqlRow, text, textOrNull } from "../../shared/sql_row.ts";
 import type { LogEntry, Op } from "../state/ops.ts";
 import { type StateSnapshot, TrackerState } from "../state/state.ts";
 
@@ -47,10 +48,8 @@ export class Store {
 
   /** Reads a setting. */
   getMeta(key: string): string | undefined {
-    const row = this.#db.prepare("SELECT v FROM meta WHERE k = ?").get(key) as
-      | { v: string }
-      | undefined;
-    return row?.v;
+    const row = this.#db.prepare("SELECT v FROM meta WHERE k = ?").get(key);
+    return row ? text(row, "v") : undefined;
   }
 
   /** Writes a setting durably. */
@@ -61,11 +60,9 @@ export class Store {
 
   /** Rebuilds the state from the snapshot and the log after it. */
   load(): TrackerState {
-    const row = this.#db.prepare("SELECT idx, data FROM snapshot WHERE id = 1").get() as
-      | { idx: number; data: string }
-      | undefined;
+    const row = this.#db.prepare("SELECT data FROM snapshot WHERE id = 1").get();
     const state = row
-      ? TrackerState.fromSnapshot(JSON.parse(row.data) as StateSnapshot)
+      ? TrackerState.fromSnapshot(JSON.parse(text(row, "data")) as StateSnapshot)
       : new TrackerState();
     for (;;) {
       const batch = this.entriesAfter(state.index, 1000);
@@ -128,13 +125,13 @@ export class Store {
 
   /** The entry at `index`, if the log still holds it. */
   entry(index: number): LogEntry | undefined {
-    const row = this.#getEntry.get(index) as Row | undefined;
+    const row = this.#getEntry.get(index);
     return row ? toEntry(row) : undefined;
   }
 
   /** Up to `limit` entries after `index`, in order. */
   entriesAfter(index: number, limit: number): LogEntry[] {
-    return (this.#range.all(index, limit) as unknown as Row[]).map(toEntry);
+    return this.#range.all(index, limit).map(toEntry);
   }
 
   /**
@@ -145,8 +142,8 @@ export class Store {
     const rows = this.#db.prepare(
       "SELECT idx, epoch FROM (SELECT idx, epoch, LAG(epoch) OVER (ORDER BY idx) AS prev FROM log) " +
         "WHERE prev IS NULL OR prev != epoch ORDER BY idx",
-    ).all() as unknown as { idx: number; epoch: number }[];
-    return rows.map((r) => [r.idx, r.epoch]);
+    ).all();
+    return rows.map((r) => [int(r, "idx"), int(r, "epoch")]);
   }
 
   /** Removes a setting. */
@@ -156,8 +153,8 @@ export class Store {
 
   /** The index of the oldest entry the log holds (0 when empty). */
   firstIndex(): number {
-    const row = this.#db.prepare("SELECT MIN(idx) AS m FROM log").get() as { m: number | null };
-    return row.m ?? 0;
+    const row = this.#db.prepare("SELECT MIN(idx) AS m FROM log").get();
+    return row === undefined || row.m === null ? 0 : int(row, "m");
   }
 
   /** Closes the database. */
@@ -166,15 +163,11 @@ export class Store {
   }
 }
 
-interface Row {
-  idx: number;
-  epoch: number;
-  req: string | null;
-  op: string;
-}
-
-function toEntry(row: Row): LogEntry {
-  const e: LogEntry = { index: row.idx, epoch: row.epoch, op: JSON.parse(row.op) as Op };
-  if (row.req !== null) e.reqId = row.req;
+/** A `log` row as an entry; its op was checked when it was proposed or received. */
+function toEntry(row: SqlRow): LogEntry {
+  const op = JSON.parse(text(row, "op")) as Op;
+  const e: LogEntry = { index: int(row, "idx"), epoch: int(row, "epoch"), op };
+  const req = textOrNull(row, "req");
+  if (req !== null) e.reqId = req;
   return e;
 }
