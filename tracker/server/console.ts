@@ -1,9 +1,20 @@
 /** The tracker's console on stdin: `status`, `promote`, `quit`. End of input leaves it running. */
 import type { Conflict } from "../state/state.ts";
-import type { RunningTracker } from "../tracker.ts";
+
+/** What the console reads and drives: the node, the server's connections, who is online. */
+export interface ConsoleTarget {
+  node: {
+    readonly n: number;
+    readonly role: string;
+    status(): Record<string, unknown>;
+    forcePromote(): void;
+  };
+  server: { readonly connections: number };
+  presence: { onlineCount(): number };
+}
 
 /** Reads console commands from stdin; calls `quit` on `quit`. */
-export async function runConsole(t: RunningTracker, quit: () => void): Promise<void> {
+export async function runConsole(t: ConsoleTarget, quit: () => void): Promise<void> {
   const out = (s: string) => console.log(s);
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
   let buf = "";
