@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { retainFreedMemory } from "../shared/memory.ts";
 import { PageDropper } from "../peer/verify/page_cache.ts";
-import { DROP_EVERY } from "../peer/verify/follow_hasher.ts";
+import { DROP_EVERY } from "../peer/verify/prefix_hash.ts";
 
 const GIB = 1024 ** 3;
 /** Piece digests in flight, as in a transfer worker. */

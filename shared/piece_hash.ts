@@ -1,7 +1,8 @@
 /**
- * The SHA-1 of one piece, with `crypto.subtle`. Kept apart from
- * {@link ./hashing.ts} so that transfer workers do not load `node:crypto`
- * (about 5 MiB per worker).
+ * The SHA-1 of one piece, with `crypto.subtle`: how a transfer worker checks
+ * a piece it received against the file's list. Kept apart from the peer's
+ * whole-file hashing (peer/verify/file_hashes.ts) so that transfer workers do
+ * not load `node:crypto` (about 5 MiB per worker).
  */
 import { bytesToHex } from "./hex.ts";
 

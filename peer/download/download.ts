@@ -14,7 +14,7 @@ import { availabilityOf, minOf, pickPiece } from "./piece_picker.ts";
 import { type ServedFiles, sharedBitfield } from "../serve/served_files.ts";
 import type { WorkerEvent } from "./transfer_protocol.ts";
 import type { WorkerPool } from "./worker_pool.ts";
-import type { WholeHasher } from "../verify/whole_hasher.ts";
+import type { PrefixHash } from "../verify/prefix_hash.ts";
 
 const logger = log("peer", "download");
 
@@ -89,7 +89,7 @@ export interface DownloadDeps {
   served: ServedFiles;
   pool: WorkerPool;
   /** Starts a whole-file SHA-1 that follows the verified prefix of `path`. */
-  wholeHasher: (path: string) => WholeHasher;
+  wholeHasher: (path: string) => PrefixHash;
   /** Called when the download ends (complete or failed). */
   finished: (d: Download) => Promise<void>;
 }
@@ -142,7 +142,7 @@ export class Download {
   #samples: { t: number; bytes: number }[] = [];
   #bytes = 0;
   readonly startedAt = performance.now();
-  #hasher: WholeHasher | null = null;
+  #hasher: PrefixHash | null = null;
   /** Pieces 0 .. prefix-1 are all verified. */
   #prefix = 0;
   #duplicates = 0;

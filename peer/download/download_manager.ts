@@ -14,8 +14,7 @@ import type { DownloadRecord, FileMeta, PeerDb } from "../store/peer_db.ts";
 import type { ServedFiles } from "../serve/served_files.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import type { WorkerPool } from "./worker_pool.ts";
-import { type HashHost, WholeHasher } from "../verify/whole_hasher.ts";
-import { hashInWorker } from "../verify/hasher.ts";
+import type { Verifier } from "../verify/verifier.ts";
 
 const logger = log("peer", "files");
 
@@ -36,7 +35,7 @@ export interface DownloadManagerDeps {
   served: ServedFiles;
   pool: WorkerPool;
   client: Pick<TrackerClient, "request">;
-  hashHost: HashHost;
+  verifier: Pick<Verifier, "hashFile" | "followPrefix">;
   notify: (line: string) => void;
   /** A download ended (complete or failed), whichever user it belongs to. */
   ended: (d: Download) => Promise<void>;
@@ -403,7 +402,7 @@ export class DownloadManager {
   async #adoptFinished(rec: DownloadRecord, final: string): Promise<boolean> {
     let sha1 = "";
     try {
-      sha1 = (await hashInWorker({ path: final, pieceSize: rec.pieceSize })).sha1;
+      sha1 = (await this.#deps.verifier.hashFile(final, rec.pieceSize)).sha1;
     } catch (err) {
       logger.warn("Cannot hash {path}: {error}", { path: final, error: describeError(err) });
     }
@@ -450,7 +449,7 @@ export class DownloadManager {
       db: this.#deps.db,
       served: this.#deps.served,
       pool: this.#deps.pool,
-      wholeHasher: (path) => new WholeHasher(this.#deps.hashHost, path),
+      wholeHasher: (path) => this.#deps.verifier.followPrefix(path),
       finished: (d) => this.#deps.ended(d),
     });
     this.live.push(dl);

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { setBit } from "../../shared/bitfield.ts";
 import { Download, type DownloadDeps, LookupRefused } from "./download.ts";
-import type { HashEvent } from "../verify/hash_jobs.ts";
+import type { PrefixHash } from "../verify/prefix_hash.ts";
 import { type DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import { ServedFiles } from "../serve/served_files.ts";
-import { WholeHasher } from "../verify/whole_hasher.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 
 /** A download with fake deps: `pool` and `lookup` from the test, no whole-file hash answers. */
@@ -13,14 +12,18 @@ function newDownload(
   rec: DownloadRecord,
   deps: { db: PeerDb; pool: WorkerPool; lookup: DownloadDeps["lookup"] },
 ): Download {
-  const host = { hashChannel: () => ({ id: 1, post: () => {} }) };
+  const silent: PrefixHash = {
+    advance: () => {},
+    finish: () => new Promise(() => {}),
+    cancel: () => {},
+  };
   return new Download(rec, {
     lookup: deps.lookup,
     report: () => Promise.resolve(),
     db: deps.db,
     served: new ServedFiles(),
     pool: deps.pool,
-    wholeHasher: (path) => new WholeHasher(host, path),
+    wholeHasher: () => silent,
     finished: () => Promise.resolve(),
   });
 }
@@ -64,12 +67,11 @@ Deno.test("a download stopped by a shutdown during its final hash is kept for th
     await Deno.writeFile(`${dir}/f.bin.part`, data);
     db.putDownload(rec);
     // The whole-file hash runs in a worker that the shutdown stops before it answers.
-    const hash: { answer: ((e: HashEvent) => void) | null } = { answer: null };
-    const host = {
-      hashChannel: (onEvent: (e: HashEvent) => void) => {
-        hash.answer = onEvent;
-        return { id: 1, post: () => {} };
-      },
+    const hash: { fail: ((err: Error) => void) | null } = { fail: null };
+    const stoppedHash: PrefixHash = {
+      advance: () => {},
+      finish: () => new Promise((_, reject) => hash.fail = reject),
+      cancel: () => {},
     };
     const d = new Download(rec, {
       lookup: () => Promise.reject(new Error("not asked: every piece is verified")),
@@ -77,14 +79,14 @@ Deno.test("a download stopped by a shutdown during its final hash is kept for th
       db,
       served: new ServedFiles(),
       pool: { drain: () => Promise.resolve() } as unknown as WorkerPool,
-      wholeHasher: (path) => new WholeHasher(host, path),
+      wholeHasher: () => stoppedHash,
       finished: () => Promise.resolve(),
     });
     const started = d.start();
-    while (hash.answer === null) await new Promise((r) => setTimeout(r, 1));
+    while (hash.fail === null) await new Promise((r) => setTimeout(r, 1));
     assert.equal(d.status, "V");
     d.stop();
-    hash.answer({ type: "hashFailed", id: 1, error: "stopped" });
+    hash.fail(new Error("stopped"));
     await started;
     await d.done;
     assert.notEqual(d.status, "F");

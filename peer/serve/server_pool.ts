@@ -7,12 +7,6 @@ import type { RevocationNews } from "../../shared/grant.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
-import type { HashCommand, HashEvent } from "../verify/hash_jobs.ts";
-
-/** What a hash channel's user sends; the pool adds the id. */
-export type HashCommandBody =
-  | { type: "hash"; path: string; upTo: number; size?: number }
-  | { type: "hashCancel" };
 
 /** Default number of piece-server workers: one per two cores. */
 export function defaultServerWorkers(): number {
@@ -23,8 +17,6 @@ export function defaultServerWorkers(): number {
 export class ServerPool {
   #workers: Worker[] = [];
   #onChanged: (group: string, name: string) => void;
-  #hashHandlers = new Map<number, (e: HashEvent) => void>();
-  #hashIds = 0;
 
   private constructor(onChanged: (group: string, name: string) => void) {
     this.#onChanged = onChanged;
@@ -51,7 +43,6 @@ export class ServerPool {
             if (e.type === "listening") resolve();
             else if (e.type === "error") reject(new Error(e.error));
             else if (e.type === "changed") pool.#onChanged(e.group, e.name);
-            else if (e.type === "hashed" || e.type === "hashFailed") pool.#hashEnded(e);
           };
           w.onerror = (ev) => {
             ev.preventDefault();
@@ -97,25 +88,6 @@ export class ServerPool {
     this.#send({ type: "key", spki });
   }
 
-  /**
-   * A whole-file hash run by one of the workers: returns its id and a
-   * function that sends it commands; `onEvent` receives its result.
-   */
-  hashChannel(
-    onEvent: (e: HashEvent) => void,
-  ): { id: number; post: (cmd: HashCommandBody) => void } {
-    const id = ++this.#hashIds;
-    const w = this.#workers[id % this.#workers.length];
-    if (!w) throw new Error("the piece server is not running");
-    this.#hashHandlers.set(id, onEvent);
-    return { id, post: (cmd) => w.postMessage({ ...cmd, id } satisfies HashCommand) };
-  }
-
-  #hashEnded(e: HashEvent): void {
-    this.#hashHandlers.get(e.id)?.(e);
-    this.#hashHandlers.delete(e.id);
-  }
-
   /** Closes the listeners and stops the workers. */
   async close(): Promise<void> {
     await Promise.all(this.#workers.map((w) =>
@@ -137,8 +109,6 @@ export class ServerPool {
   terminate(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
-    for (const h of this.#hashHandlers.values()) h({ type: "hashFailed", id: 0, error: "stopped" });
-    this.#hashHandlers.clear();
   }
 
   #send(cmd: ServerCommand): void {

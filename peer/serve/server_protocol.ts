@@ -1,7 +1,6 @@
 /** Messages between the main thread and the piece-server workers. */
 import type { RevocationNews } from "../../shared/grant.ts";
 import type { ServedFile } from "./served_files.ts";
-import type { HashCommand, HashEvent } from "../verify/hash_jobs.ts";
 
 /** Main thread → server worker. */
 export type ServerCommand =
@@ -10,13 +9,11 @@ export type ServerCommand =
   | { type: "delete"; group: string; name: string }
   | { type: "key"; spki: string | null }
   | { type: "revoke"; news: RevocationNews }
-  | { type: "close" }
-  | HashCommand;
+  | { type: "close" };
 
 /** Server worker → main thread. */
 export type ServerEvent =
   | { type: "listening" }
   | { type: "error"; error: string }
   | { type: "changed"; group: string; name: string }
-  | { type: "closed" }
-  | HashEvent;
+  | { type: "closed" };

@@ -4,8 +4,7 @@
  * SO_REUSEPORT and the kernel spreads incoming connections over them. The main thread
  * keeps each worker's copy of the served-files registry up to date; the
  * bitfields of downloads in progress are shared memory, so a verified piece is
- * servable the moment it is recorded. A worker also runs the whole-file
- * hashes of downloads ({@link HashJobs}) beside the transfer workers.
+ * servable the moment it is recorded.
  */
 /// <reference lib="deno.worker" />
 import { describeError } from "../../shared/errors.ts";
@@ -14,7 +13,6 @@ import { importVerifyKey } from "../../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
-import { HashJobs } from "../verify/hash_jobs.ts";
 
 // A worker has its own logger configuration: without this its warnings would go nowhere.
 await setupLogging(envLogLevel(PEER_LOG_LEVEL));
@@ -26,8 +24,6 @@ let server: PieceServer | null = null;
 function post(e: ServerEvent): void {
   self.postMessage(e);
 }
-
-const hashJobs = new HashJobs(post);
 
 async function unchanged(f: ServedFile): Promise<boolean> {
   if (await isUnchanged(f)) return true;
@@ -70,10 +66,6 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
     case "close":
       await server?.close();
       post({ type: "closed" });
-      break;
-    case "hash":
-    case "hashCancel":
-      hashJobs.handle(m);
       break;
   }
 };

@@ -15,14 +15,13 @@ import { checkFileName } from "../../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 import type { Download } from "../download/download.ts";
 import { DownloadManager, FileError, type WaitOptions } from "../download/download_manager.ts";
-import { hashInWorker } from "../verify/hasher.ts";
+import { Verifier } from "../verify/verifier.ts";
 import { type FileMeta, PeerDb, type ShareRecord } from "../store/peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "../serve/server_pool.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "../serve/served_files.ts";
 import { SessionStore } from "../store/session_store.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import { WorkerPool } from "../download/worker_pool.ts";
-import type { HashHost } from "../verify/whole_hasher.ts";
 
 export { FileError } from "../download/download_manager.ts";
 
@@ -60,13 +59,8 @@ export class FileService {
   #checkTimer: ReturnType<typeof setInterval> | undefined;
   /** True once the trackers have heard that this session serves (see online()). */
   #serving = false;
-  /** Whole-file hashes run in the piece-server workers. */
-  #hashHost: HashHost = {
-    hashChannel: (onEvent) => {
-      if (!this.server) throw new Error("the piece server is not running");
-      return this.server.hashChannel(onEvent);
-    },
-  };
+  /** File hashes, in the verify worker: uploads' and downloads' whole-file SHA-1s. */
+  #verifier = new Verifier();
 
   constructor(opts: FileServiceOptions) {
     this.#opts = opts;
@@ -87,7 +81,7 @@ export class FileService {
       served: this.served,
       pool: this.#pool,
       client: opts.client,
-      hashHost: this.#hashHost,
+      verifier: this.#verifier,
       notify: opts.notify,
       ended: (d) => this.#finished(d),
     });
@@ -131,6 +125,7 @@ export class FileService {
     clearInterval(this.#checkTimer);
     this.downloads.stopAll();
     await this.server?.close();
+    this.#verifier.close();
     this.#pool.terminate();
     this.db.close();
   }
@@ -233,7 +228,7 @@ export class FileService {
     const name = real.slice(real.lastIndexOf("/") + 1);
     const bad = checkFileName(name);
     if (bad) throw new FileError(bad);
-    const h = await hashInWorker({ path: real, pieceSize: PIECE_SIZE });
+    const h = await this.#verifier.hashFile(real, PIECE_SIZE);
     const after = await Deno.stat(real);
     if (after.size !== info.size || after.mtime?.getTime() !== info.mtime?.getTime()) {
       throw new FileError(`${path} changed while it was being hashed`);

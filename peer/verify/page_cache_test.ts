@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { PageDropper } from "./page_cache.ts";
-import { FollowHasher } from "./follow_hasher.ts";
+import { PrefixHasher } from "./prefix_hash.ts";
 
 const MIB = 1024 * 1024;
 
@@ -74,14 +74,14 @@ Deno.test("PageDropper takes a range of a file out of the page cache and leaves 
   }
 });
 
-Deno.test("FollowHasher drops what it has hashed and still gets the file's SHA-1", {
+Deno.test("PrefixHasher drops what it has hashed and still gets the file's SHA-1", {
   ignore,
 }, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const size = 10 * MIB + 12345;
     const { path, data } = await cleanFile(dir, size);
-    const h = new FollowHasher(path, 2 * MIB);
+    const h = new PrefixHasher(path, 2 * MIB);
     h.advance(4 * MIB);
     assert.equal(await h.finish(size), createHash("sha1").update(data).digest("hex"));
     // The last drop was asked for at 10 MiB (every 2 MiB from the start).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { FollowHasher } from "./follow_hasher.ts";
+import { PrefixHasher } from "./prefix_hash.ts";
 
 async function withFile(size: number, f: (path: string, data: Uint8Array) => Promise<void>) {
   const dir = await Deno.makeTempDir();
@@ -16,9 +16,9 @@ async function withFile(size: number, f: (path: string, data: Uint8Array) => Pro
 
 const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest("hex");
 
-Deno.test("FollowHasher hashes a prefix that grows in uneven steps to the file's SHA-1", async () => {
+Deno.test("PrefixHasher hashes a prefix that grows in uneven steps to the file's SHA-1", async () => {
   await withFile(5 * 1024 * 1024 + 123, async (path, data) => {
-    const h = new FollowHasher(path);
+    const h = new PrefixHasher(path);
     for (const upTo of [0, 1, 524288, 524287, 3 * 1024 * 1024]) h.advance(upTo);
     await new Promise((r) => setTimeout(r, 10));
     h.advance(4 * 1024 * 1024);
@@ -26,18 +26,18 @@ Deno.test("FollowHasher hashes a prefix that grows in uneven steps to the file's
   });
 });
 
-Deno.test("FollowHasher of an empty file is the SHA-1 of nothing", async () => {
+Deno.test("PrefixHasher of an empty file is the SHA-1 of nothing", async () => {
   await withFile(0, async (path, data) => {
-    assert.equal(await new FollowHasher(path).finish(0), sha1(data));
+    assert.equal(await new PrefixHasher(path).finish(0), sha1(data));
   });
 });
 
-Deno.test("FollowHasher rejects when cancelled or when the file is shorter than it says", async () => {
+Deno.test("PrefixHasher rejects when cancelled or when the file is shorter than it says", async () => {
   await withFile(1000, async (path) => {
-    const cancelled = new FollowHasher(path);
+    const cancelled = new PrefixHasher(path);
     const result = cancelled.finish(1000);
     cancelled.cancel();
     await assert.rejects(result);
-    await assert.rejects(new FollowHasher(path).finish(2000), /ended before/);
+    await assert.rejects(new PrefixHasher(path).finish(2000), /ended before/);
   });
 });

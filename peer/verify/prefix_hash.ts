@@ -1,18 +1,19 @@
 /**
  * A download's whole-file SHA-1, computed while it runs: it hashes the
  * `.part` file's verified prefix as that prefix grows, so at the end only the
- * last stretch is left. It runs inside a piece-server worker (no isolate of
- * its own), one chunk per turn of the event loop so that the worker's
- * connections keep being served; `node:crypto` is loaded on first use.
+ * last stretch is left. It runs in the verify worker (see verify_worker.ts),
+ * one chunk per turn of the event loop so that the worker's other hashes and
+ * messages keep their turn.
  *
  * Behind it, the stretches it has hashed leave the page cache (see
  * page_cache.ts), so the file's pages are reused instead of fresh memory.
  */
-import type { Hash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { setImmediate } from "node:timers";
 import { describeError } from "../../shared/errors.ts";
 import { readFullySync } from "../../shared/read_fully.ts";
 import { PageDropper } from "./page_cache.ts";
+import { VerifyError } from "./verify_error.ts";
 
 /** Bytes hashed per turn of the event loop. */
 const CHUNK = 1024 * 1024;
@@ -24,8 +25,18 @@ const CHUNK = 1024 * 1024;
  */
 export const DROP_EVERY = 16 * 1024 * 1024;
 
-/** Hashes a growing prefix of one file. */
-export class FollowHasher {
+/** The whole-file SHA-1 of a download, fed as its verified prefix grows. */
+export interface PrefixHash {
+  /** The first `bytes` bytes are verified and may be hashed. */
+  advance(bytes: number): void;
+  /** Hashes up to `size` bytes and resolves with the hex SHA-1. */
+  finish(size: number): Promise<string>;
+  /** Stops without a result. */
+  cancel(): void;
+}
+
+/** Hashes a growing prefix of one file (in the thread that calls it). */
+export class PrefixHasher implements PrefixHash {
   #path: string;
   #file: Deno.FsFile | null = null;
   #hash: Hash | null = null;
@@ -53,6 +64,11 @@ export class FollowHasher {
     this.#result.catch(() => {});
   }
 
+  /** Resolves with the hex SHA-1 once finished; rejects on a read error or when cancelled. */
+  get result(): Promise<string> {
+    return this.#result;
+  }
+
   /** The first `bytes` bytes are verified and may be hashed. */
   advance(bytes: number): void {
     if (bytes > this.#target) this.#target = bytes;
@@ -69,7 +85,7 @@ export class FollowHasher {
   /** Stops without a result. */
   cancel(): void {
     this.#end();
-    this.#reject(new Error("hashing cancelled"));
+    this.#reject(new VerifyError("Hashing cancelled"));
   }
 
   async #run(): Promise<void> {
@@ -77,8 +93,6 @@ export class FollowHasher {
     this.#running = true;
     try {
       if (!this.#hash) {
-        const { createHash } = await import("node:crypto");
-        if (this.#done) return; // cancelled while loading: open nothing
         this.#hash = createHash("sha1");
         this.#file = Deno.openSync(this.#path, { read: true });
         this.#buf = new Uint8Array(CHUNK);
@@ -95,7 +109,7 @@ export class FollowHasher {
           this.#dropper.drop(0, this.#pos);
           this.#droppedTo = this.#pos;
         }
-        // Let the worker's connections have their turn (no timer clamping, unlike setTimeout).
+        // Let the worker's other work have its turn (no timer clamping, unlike setTimeout).
         await new Promise((r) => setImmediate(r));
       }
       if (!this.#done && this.#size >= 0 && this.#pos >= this.#size) {
@@ -105,7 +119,7 @@ export class FollowHasher {
       }
     } catch (err) {
       this.#end();
-      this.#reject(new Error(describeError(err)));
+      this.#reject(new VerifyError(describeError(err), { cause: err }));
     } finally {
       this.#running = false;
     }

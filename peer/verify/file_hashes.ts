@@ -1,11 +1,12 @@
 /**
- * The hashes of a whole file: SHA-1 of every piece (`crypto.subtle`) and of
- * the file (`node:crypto`, streaming, fed one piece at a time), reading the
- * file once in bounded memory.
+ * The hashes of a file to share: SHA-1 of every piece (`crypto.subtle`) and
+ * of the whole file (`node:crypto`, streaming, fed one piece at a time),
+ * reading the file once in bounded memory. It runs in the verify worker
+ * (see verify_worker.ts).
  */
 import { createHash } from "node:crypto";
-import { bytesToHex } from "./hex.ts";
-import { readFully } from "./read_fully.ts";
+import { bytesToHex } from "../../shared/hex.ts";
+import { readFully } from "../../shared/read_fully.ts";
 
 /** Piece digests computed at once while a file is read. */
 const DIGESTS_IN_FLIGHT = 4;
@@ -23,11 +24,7 @@ export interface FileHashes {
  * Reads `path` once and returns the SHA-1 of every `pieceSize` piece and of the
  * whole file. Memory stays at one piece buffer plus a few digests in flight.
  */
-export async function hashFile(
-  path: string,
-  pieceSize: number,
-  onProgress?: (done: number, size: number) => void,
-): Promise<FileHashes> {
+export async function hashFile(path: string, pieceSize: number): Promise<FileHashes> {
   using file = await Deno.open(path, { read: true });
   const size = (await file.stat()).size;
   const whole = createHash("sha1");
@@ -46,7 +43,6 @@ export async function hashFile(
       hex.push(bytesToHex(new Uint8Array(await digests.shift()!)));
     }
     done += len;
-    onProgress?.(done, size);
   }
   for (const d of digests) hex.push(bytesToHex(new Uint8Array(await d)));
   return { size, pieces: hex.join(""), sha1: whole.digest("hex") };
