@@ -1,16 +1,28 @@
 /**
- * The peer's piece server on its `<ip>:<port>`. A requester first shows a
+ * The peer's piece server on its `<ip>:<port>`, the serving side of the
+ * transfer protocol (shared/protocol/transfer.ts). A requester first shows a
  * grant signed by the trackers for the file; without a valid one it receives
  * an error and not one byte of the file.
  *
  * → {t:"hello", group, name, sha1, grant}   ← {t:"welcome", have} | {t:"error"} and close
  * → {t:"get", tag, piece}                    ← data frame (tag, bytes) | {t:"reject", tag, error}
+ *
+ * A malformed get is rejected like a missing piece, under whatever tag it
+ * carried; any other message after the hello closes the connection.
  */
 import { encodeBase64 } from "../../shared/base64.ts";
 import { FramedConn } from "../../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import type { Message } from "../../shared/frame.ts";
+import { BadMessage, errorNotice } from "../../shared/protocol/bad_message.ts";
+import {
+  decodeTransferMessage,
+  type PieceReject,
+  type PieceRequest,
+  type TransferMessage,
+  type Welcome,
+} from "../../shared/protocol/transfer.ts";
 import { type Grant, type RevocationNews, verifyGrant } from "../../shared/grant.ts";
 import { readFullySync } from "../../shared/read_fully.ts";
 import { hasBit } from "../../shared/bitfield.ts";
@@ -30,6 +42,23 @@ export const HELLO_TIMEOUT_MS = 5000;
 export const MAX_CONNECTIONS_PER_HOST = 64;
 /** How long a closing connection may take to deliver its error message. */
 const ERROR_FLUSH_MS = 500;
+/** The refusal of a get for a piece the file does not have, or of a malformed get. */
+const NO_SUCH_PIECE = "no such piece";
+
+/** A get as queued: decoded, or malformed and to be rejected under the tag it carried. */
+type Queued = PieceRequest | { t: "malformed"; tag: unknown };
+
+/** What a message after the hello asks for, or null when it is not a get. */
+function queued(msg: Message): Queued | null {
+  try {
+    const m = decodeTransferMessage(msg);
+    return m.t === "get" ? m : null;
+  } catch (err) {
+    if (!(err instanceof BadMessage)) throw err;
+    // Echoed as it came, as ever: a requester matches a reject to its get by the tag.
+    return err.type === "get" ? { t: "malformed", tag: msg.tag } : null;
+  }
+}
 
 /**
  * Sends an error and closes, without waiting for a requester that does not
@@ -38,7 +67,7 @@ const ERROR_FLUSH_MS = 500;
 async function closeWithError(fc: FramedConn, error: string): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    fc.send({ t: "error", error }).catch(() => {}),
+    fc.send(errorNotice(error)).catch(() => {}),
     new Promise<void>((r) => timer = setTimeout(r, ERROR_FLUSH_MS)),
   ]);
   clearTimeout(timer);
@@ -156,13 +185,14 @@ export class PieceServer {
     using fh = await Deno.open(file.path, { read: true });
     // One buffer per connection, reused for every piece (each send completes before the next read).
     const buf = new Uint8Array(file.meta.pieceSize);
-    const queue: Message[] = [];
+    const queue: Queued[] = [];
     let wake = null as (() => void) | null;
     let ended = false;
     // Reads requests while earlier ones are served, so the requester can pipeline.
     const reader = (async () => {
       for await (const f of frames) {
-        if (f.kind !== "json" || f.msg.t !== "get") {
+        const req = f.kind === "json" ? queued(f.msg) : null;
+        if (!req) {
           await closeWithError(fc, "expected get");
           break;
         }
@@ -170,7 +200,7 @@ export class PieceServer {
           await closeWithError(fc, "too many requests queued");
           break;
         }
-        queue.push(f.msg);
+        queue.push(req);
         wake?.();
       }
     })().finally(() => {
@@ -178,30 +208,34 @@ export class PieceServer {
       wake?.();
     });
     while (!fc.isClosed) {
-      const msg = queue.shift();
-      if (!msg) {
+      const req = queue.shift();
+      if (!req) {
         if (ended) break;
         await new Promise<void>((r) => wake = r);
         wake = null;
         continue;
       }
-      await this.#servePiece(fc, fh, file, msg, buf);
+      await this.#servePiece(fc, fh, file, req, buf);
     }
     fc.close();
     await reader;
   }
 
-  async #admit(fc: FramedConn, hello: Message): Promise<ServedFile | null> {
+  async #admit(fc: FramedConn, first: Message): Promise<ServedFile | null> {
     const refuse = async (error: string) => {
       logger.warn("Refused {remote}: {error}", { remote: fc.remote, error });
-      await fc.send({ t: "error", error }).catch(() => {});
+      await fc.send(errorNotice(error)).catch(() => {});
       return null;
     };
+    let hello: TransferMessage;
+    try {
+      hello = decodeTransferMessage(first);
+    } catch (err) {
+      if (!(err instanceof BadMessage)) throw err;
+      return await refuse(err.type === "hello" ? err.message : "expected hello");
+    }
     if (hello.t !== "hello") return await refuse("expected hello");
     const { group, name, sha1 } = hello;
-    if (typeof group !== "string" || typeof name !== "string" || typeof sha1 !== "string") {
-      return await refuse("hello needs group, name and sha1");
-    }
     const key = this.#opts.grantKey();
     if (!key) return await refuse("this peer is not logged in");
     const file = this.#opts.files.get(group, name);
@@ -219,7 +253,8 @@ export class PieceServer {
       return await refuse(`no file ${name} in ${group} here`);
     }
     this.#grants.set(fc, grant);
-    await fc.send({ t: "welcome", have: file.have ? encodeBase64(file.have) : "all" });
+    const welcome: Welcome = { t: "welcome", have: file.have ? encodeBase64(file.have) : "all" };
+    await fc.send(welcome);
     return file;
   }
 
@@ -227,22 +262,19 @@ export class PieceServer {
     fc: FramedConn,
     fh: Deno.FsFile,
     file: ServedFile,
-    msg: Message,
+    req: Queued,
     pieceBuf: Uint8Array,
   ) {
-    const { tag, piece } = msg;
     const { size, pieceSize } = file.meta;
     const n = Math.ceil(size / pieceSize);
-    if (
-      typeof tag !== "number" || !Number.isInteger(piece) || (piece as number) < 0 ||
-      (piece as number) >= n
-    ) {
-      await fc.send({ t: "reject", tag, error: "no such piece" });
+    if (req.t === "malformed" || req.piece < 0 || req.piece >= n) {
+      await fc.send({ t: "reject", tag: req.tag, error: NO_SUCH_PIECE });
       return;
     }
-    const p = piece as number;
+    const { tag, piece: p } = req;
     if (file.have && !hasBit(file.have, p)) {
-      await fc.send({ t: "reject", tag, error: "piece not here yet" });
+      const reject: PieceReject = { t: "reject", tag, error: "piece not here yet" };
+      await fc.send(reject);
       return;
     }
     const off = p * pieceSize;
