@@ -10,6 +10,13 @@ import { MAX_DATA_FRAME } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import { sha1Hex } from "../../shared/piece_hash.ts";
 import { BufferPool } from "../../shared/buffer_pool.ts";
+import { BadMessage } from "../../shared/protocol/bad_message.ts";
+import {
+  decodeTransferMessage,
+  type Hello,
+  type PieceRequest,
+  type TransferMessage,
+} from "../../shared/protocol/transfer.ts";
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
 
 /** How long a requested piece may take before the connection counts as failed. */
@@ -86,25 +93,29 @@ async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> 
   f.users++;
   let error = "connection closed";
   try {
-    await fc.send({ t: "hello", group: m.group, name: m.name, sha1: m.sha1, grant: m.grant });
+    const hello: Hello = { t: "hello", group: m.group, name: m.name, sha1: m.sha1, grant: m.grant };
+    await fc.send(hello);
     let welcomed = false;
     for await (const frame of fc.frames()) {
       if (frame.kind === "json") {
-        const msg = frame.msg;
+        let msg: TransferMessage;
+        try {
+          msg = decodeTransferMessage(frame.msg);
+        } catch (err) {
+          if (!(err instanceof BadMessage)) throw err;
+          error = `peer sent a bad message: ${err.message}`;
+          break;
+        }
         if (!welcomed && msg.t === "welcome") {
           welcomed = true;
-          post({
-            type: "opened",
-            conn: m.conn,
-            have: typeof msg.have === "string" ? msg.have : "",
-          });
+          post({ type: "opened", conn: m.conn, have: msg.have });
         } else if (msg.t === "reject") {
-          const piece = Number(msg.tag);
+          const piece = msg.tag;
           clearTimeout(c.pending.get(piece));
           c.pending.delete(piece);
-          post({ type: "rejected", conn: m.conn, piece, error: String(msg.error) });
+          post({ type: "rejected", conn: m.conn, piece, error: msg.error });
         } else if (msg.t === "error") {
-          error = `peer said: ${String(msg.error)}`;
+          error = `peer said: ${msg.error}`;
           break;
         }
         continue;
@@ -194,5 +205,6 @@ function get(id: number, piece: number): void {
     piece,
     setTimeout(() => c.fc.fail(new Error(`piece ${piece} timed out`)), PIECE_TIMEOUT_MS),
   );
-  c.fc.send({ t: "get", tag: piece, piece }).catch(() => {});
+  const req: PieceRequest = { t: "get", tag: piece, piece };
+  c.fc.send(req).catch(() => {});
 }
