@@ -1,0 +1,480 @@
+/**
+ * The download session, driven by tables of events (no sockets, workers or
+ * timers): each step is one event in and the actions expected out.
+ */
+import assert from "node:assert/strict";
+import { emptyBitfield, setBit } from "../../shared/bitfield.ts";
+import { parseEndpoint } from "../../shared/tracker_info.ts";
+import { DownloadSession } from "./session.ts";
+import type { SessionAction, SessionEvent } from "./session_events.ts";
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS } from "./sources.ts";
+import type { LookupResult } from "./tracker_answers.ts";
+
+const PS = 512 * 1024;
+const SHA1 = "cd".repeat(20);
+const A = "127.0.0.1:9001";
+const B = "127.0.0.1:9002";
+const C = "127.0.0.1:9003";
+
+/** The trackers' answer listing `addrs`, each with the whole file. */
+function listing(...addrs: string[]): LookupResult {
+  return { peers: addrs.map((addr) => ({ user: addr, addr, have: "all" })), grant: {} };
+}
+
+/** Events, with the time first. */
+const ev = {
+  start: (now: number, lookup?: LookupResult): SessionEvent => ({ type: "start", now, lookup }),
+  sources: (now: number, ...addrs: string[]): SessionEvent => ({
+    type: "sources",
+    now,
+    lookup: listing(...addrs),
+  }),
+  opened: (now: number, conn: number): SessionEvent => ({ type: "opened", now, conn, have: "all" }),
+  verified: (now: number, conn: number, piece: number): SessionEvent => ({
+    type: "verified",
+    now,
+    conn,
+    piece,
+    bytes: PS,
+  }),
+  bad: (now: number, conn: number, piece: number): SessionEvent => ({
+    type: "bad",
+    now,
+    conn,
+    piece,
+  }),
+  closed: (now: number, conn: number): SessionEvent => ({
+    type: "closed",
+    now,
+    conn,
+    error: "gone",
+  }),
+  tick: (now: number): SessionEvent => ({ type: "tick", now }),
+  refused: (now: number, error: string): SessionEvent => ({
+    type: "lookupFailed",
+    now,
+    error,
+    refused: true,
+  }),
+  halt: (now: number, how: "pause" | "stop"): SessionEvent => ({ type: "halt", now, how }),
+};
+
+/** Actions. */
+const act = {
+  connect: (conn: number, addr: string): SessionAction => ({
+    type: "connect",
+    conn,
+    addr: parseEndpoint(addr),
+    grant: {},
+  }),
+  requests: (conn: number, ...pieces: number[]): SessionAction[] =>
+    pieces.map((piece) => ({ type: "request", conn, piece })),
+  close: (conn: number): SessionAction => ({ type: "close", conn }),
+  record: (piece: number): SessionAction => ({ type: "record", piece }),
+  report: (...pieces: number[]): SessionAction => ({ type: "report", pieces }),
+  prefix: (pieces: number, bytes = pieces * PS): SessionAction => ({
+    type: "hashPrefix",
+    pieces,
+    bytes,
+  }),
+  lookup: { type: "lookup" } as SessionAction,
+  cancelHash: { type: "cancelHash" } as SessionAction,
+  verifyWhole: { type: "verifyWhole" } as SessionAction,
+  fail: (error: string): SessionAction => ({ type: "fail", error }),
+};
+
+/** Exactly these actions, or a check of them and of the session after the event. */
+type Expect = SessionAction[] | ((out: SessionAction[], s: DownloadSession) => void);
+
+interface Case {
+  name: string;
+  /** Pieces in the file. */
+  n: number;
+  /** Pieces verified before the session starts. */
+  have?: number[];
+  pieceSize?: number;
+  steps: [SessionEvent, Expect?][];
+}
+
+function newSession(c: Case): DownloadSession {
+  const have = emptyBitfield(c.n);
+  for (const p of c.have ?? []) setBit(have, p);
+  const pieceSize = c.pieceSize ?? PS;
+  return new DownloadSession(
+    {
+      name: "f.bin",
+      size: c.n * pieceSize,
+      pieceSize,
+      sha1: SHA1,
+      have,
+      partPath: "/d/f.bin.part",
+    },
+    // The first of equally rare pieces: requests go in file order.
+    { random: () => 0.999 },
+  );
+}
+
+function run(c: Case): void {
+  const s = newSession(c);
+  for (const [i, [event, expect]] of c.steps.entries()) {
+    const out = s.handle(event);
+    const at = `step ${i} (${event.type} at ${event.now})`;
+    if (expect === undefined) continue;
+    if (typeof expect === "function") expect(out, s);
+    else assert.deepEqual(out, expect, at);
+  }
+}
+
+const closes = (out: SessionAction[]) => out.filter((a) => a.type === "close");
+const requested = (out: SessionAction[], conn: number) =>
+  out.filter((a) => a.type === "request" && a.conn === conn).length;
+
+const CASES: Case[] = [
+  {
+    name:
+      "end-game: the last pieces are asked of a second peer too, duplicates are not recorded, and completion closes the connections that still wait for them",
+    n: 3,
+    steps: [
+      [ev.start(0, listing(A, B)), [act.connect(1, A), act.connect(2, B)]],
+      [ev.opened(1, 1), act.requests(1, 0, 1, 2)],
+      // Every missing piece is in flight from A: B is asked for them again.
+      [ev.opened(2, 2), act.requests(2, 0, 1, 2)],
+      [ev.verified(3, 1, 0), [act.record(0), act.prefix(1)]],
+      [ev.verified(4, 2, 0), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.duplicates, 1);
+      }],
+      [ev.verified(5, 2, 1), [act.record(1), act.prefix(2)]],
+      [ev.verified(6, 1, 2), (out, s) => {
+        assert.deepEqual(out, [
+          act.record(2),
+          act.prefix(3),
+          act.close(1),
+          act.close(2),
+          act.report(0, 1, 2),
+          act.verifyWhole,
+        ]);
+        assert.equal(s.status, "V");
+        assert.equal(s.wakeAt, Infinity);
+      }],
+      // The cancelled duplicate arriving after all changes nothing.
+      [ev.verified(7, 2, 2), []],
+      [{ type: "wholeHashed", now: 8, sha1: SHA1 }, [{ type: "rename" }]],
+      [{ type: "renamed", now: 9 }, (out, s) => {
+        assert.deepEqual(out, [{ type: "complete" }]);
+        assert.equal(s.status, "C");
+      }],
+    ],
+  },
+  {
+    name:
+      "a peer that sends two bad pieces is banned: its connection closes and no lookup brings it back",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A, B)), [act.connect(1, A), act.connect(2, B)]],
+      [ev.opened(1, 1), act.requests(1, 0, 1, 2, 3)],
+      [ev.bad(2, 1, 0), act.requests(1, 0)],
+      [ev.bad(3, 1, 1), [act.close(1)]],
+      [ev.closed(4, 1), []],
+      // Every piece goes to B, none back to A.
+      [ev.opened(5, 2), act.requests(2, 0, 1, 2, 3)],
+      [ev.sources(6, A), []],
+      [ev.tick(1000), []],
+    ],
+  },
+  {
+    name:
+      "a failing source is retried with a backoff that doubles, and a delivered piece resets it",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.closed(10, 1), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.wakeAt, 10 + 2 * BACKOFF_BASE_MS);
+      }],
+      [ev.tick(509), []],
+      [ev.tick(510), [act.connect(3, A)]],
+      [ev.closed(600, 3), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.wakeAt, 1000, "the next check comes before the retry at 1600");
+      }],
+      [ev.tick(1000), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.wakeAt, 600 + 4 * BACKOFF_BASE_MS);
+      }],
+      [ev.tick(1600), [act.connect(4, A)]],
+      [ev.opened(1700, 4), act.requests(4, 0, 1, 2, 3)],
+      [ev.verified(1800, 4, 0), [act.record(0), act.prefix(1)]],
+      [ev.closed(1900, 4), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.wakeAt, 2000, "the report of piece 0 and the check are due at 2000");
+      }],
+      [ev.tick(2000), [act.report(0), act.lookup]],
+      [ev.tick(2399), []],
+      [ev.tick(2400), [act.connect(5, A)]],
+    ],
+  },
+  {
+    name:
+      "with its only source gone the download is stalled with the reason; when the trackers list it again it is tried at once",
+    n: 24,
+    have: [0, 1, 2, 3, 4, 5],
+    steps: [
+      [ev.start(0, listing(A)), [act.prefix(6), act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(10, 1), (out, s) => {
+        assert.deepEqual(out, act.requests(1, 6, 7, 8, 9, 10, 11, 12, 13));
+        assert.equal(s.stalled, null);
+      }],
+      // The trackers no longer list A, but its connection is still open.
+      [ev.sources(1000), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.stalled, null);
+      }],
+      [ev.closed(1100, 1), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.stalled, "no online peer has 18 of 24 pieces");
+      }],
+      [ev.closed(1200, 2), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.wakeAt, 1000, "an unlisted source is not retried: only the check is due");
+      }],
+      [ev.tick(1000), []],
+      // Listed again before its backoff (until 1600 and 1700) has run out.
+      [ev.sources(1300, A), (out, s) => {
+        assert.deepEqual(out, [act.connect(3, A), act.connect(4, A)], "no backoff");
+        assert.equal(s.stalled, null);
+      }],
+      [ev.opened(1400, 3), act.requests(3, 6, 7, 8, 9, 10, 11, 12, 13)],
+    ],
+  },
+  {
+    name:
+      "a download resumes from its verified pieces: the hash follows their prefix and only the rest is asked for",
+    n: 6,
+    have: [0, 1, 3, 5],
+    steps: [
+      [ev.start(0, listing(A)), [act.prefix(2), act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(1, 1), act.requests(1, 2, 4)],
+      [ev.verified(2, 1, 4), [act.record(4)]],
+      [ev.verified(3, 1, 2), (out) => {
+        assert.deepEqual(out.slice(0, 2), [act.record(2), act.prefix(6)]);
+        assert.equal(out.at(-1)?.type, "verifyWhole");
+      }],
+    ],
+  },
+  {
+    name: "a download whose pieces are all verified goes straight to the whole-file hash",
+    n: 3,
+    have: [0, 1, 2],
+    steps: [
+      [ev.start(0), (out, s) => {
+        assert.deepEqual(out, [act.prefix(3), act.verifyWhole]);
+        assert.equal(s.status, "V");
+      }],
+    ],
+  },
+  {
+    name: "the whole-file hash follows only the contiguous verified prefix",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(1, 1), act.requests(1, 0, 1, 2, 3)],
+      [ev.verified(2, 1, 1), [act.record(1)]],
+      [ev.verified(3, 1, 0), [act.record(0), act.prefix(2)]],
+      [ev.verified(4, 1, 3), [act.record(3)]],
+      [ev.verified(5, 1, 2), [
+        act.record(2),
+        act.prefix(4),
+        act.close(1),
+        act.close(2),
+        act.report(1, 0, 3, 2),
+        act.verifyWhole,
+      ]],
+    ],
+  },
+  {
+    name: "verified pieces are reported in batches, at most every 500 ms",
+    n: 8,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(0, 1), act.requests(1, 0, 1, 2, 3, 4, 5, 6, 7)],
+      [ev.verified(100, 1, 0), (_, s) => assert.equal(s.wakeAt, 500)],
+      [ev.verified(200, 1, 1)],
+      [ev.tick(500), [act.report(0, 1)]],
+      [ev.verified(600, 1, 2), (_, s) => assert.equal(s.wakeAt, 1000)],
+      [ev.tick(1000), [act.report(2)]],
+    ],
+  },
+  {
+    name: "a listed source that delivers nothing for 5 s is dropped, and its pieces go elsewhere",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A, B)), [act.connect(1, A), act.connect(2, B)]],
+      [ev.opened(0, 1), act.requests(1, 0, 1, 2, 3)],
+      [ev.tick(1000), []],
+      [ev.tick(2000), [act.lookup]],
+      [ev.sources(2010, A, B), []],
+      [ev.tick(4999), [act.lookup]],
+      [ev.tick(5000), [act.close(1)]],
+      [ev.closed(5001, 1), []],
+      [ev.opened(5002, 2), act.requests(2, 0, 1, 2, 3)],
+    ],
+  },
+  {
+    name: "the stall limit grows with the piece size",
+    n: 2,
+    pieceSize: 2 * PS,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(0, 1), act.requests(1, 0, 1)],
+      [ev.tick(5000), (out) => assert.deepEqual(closes(out), [])],
+      [ev.tick(9000), (out) => assert.deepEqual(closes(out), [])],
+      [ev.tick(10_000), (out) => assert.deepEqual(closes(out), [act.close(1)])],
+    ],
+  },
+  {
+    name: "a source the trackers no longer list is dropped after 1 s without data",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(0, 1), act.requests(1, 0, 1, 2, 3)],
+      [ev.sources(500, B), [act.connect(3, B), act.connect(4, B)]],
+      [ev.tick(1000), [act.close(1)]],
+    ],
+  },
+  {
+    name: "a refusal of the lookup ends the download only the second time in a row",
+    n: 41,
+    have: [0],
+    steps: [
+      [ev.start(0), (out, s) => {
+        assert.deepEqual(out, [act.prefix(1), act.lookup]);
+        assert.equal(s.stalled, null, "nothing is known before the first answer");
+      }],
+      [ev.sources(10), (_, s) => assert.equal(s.stalled, "no online peer has 40 of 41 pieces")],
+      [ev.refused(2000, "no file f.bin in group g1"), (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.status, "D");
+      }],
+      // An answer in between starts the count again.
+      [ev.sources(3000)],
+      [ev.refused(4000, "no file f.bin in group g1"), []],
+      [ev.refused(6000, "no file f.bin in group g1"), (out, s) => {
+        assert.deepEqual(out, [act.cancelHash, act.fail("no file f.bin in group g1")]);
+        assert.equal(s.status, "F");
+        assert.equal(s.error, "no file f.bin in group g1");
+        assert.equal(s.wakeAt, Infinity);
+      }],
+    ],
+  },
+  {
+    name: "other lookup failures never end the download",
+    n: 4,
+    steps: [
+      [ev.start(0), [act.lookup]],
+      [ev.refused(1, "not logged in"), []],
+      [ev.refused(2, "not logged in"), []],
+      [{ type: "lookupFailed", now: 3, error: "no tracker answered", refused: false }, []],
+      [ev.refused(4, "no file f.bin in group g1"), []],
+      [{ type: "lookupFailed", now: 5, error: "no tracker answered", refused: false }, []],
+      [ev.tick(2000), (out, s) => {
+        assert.deepEqual(out, [act.lookup]);
+        assert.equal(s.status, "D");
+      }],
+    ],
+  },
+  {
+    name:
+      "a paused download plans nothing more: the closed events of its connections, ticks and answers are ignored",
+    n: 8,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(1, 1), act.requests(1, 0, 1, 2, 3, 4, 5, 6, 7)],
+      [ev.verified(2, 1, 0), [act.record(0), act.prefix(1)]],
+      [ev.halt(3, "pause"), (out, s) => {
+        assert.deepEqual(out, [act.cancelHash, act.close(1), act.close(2), act.report(0)]);
+        assert.equal(s.wakeAt, Infinity);
+      }],
+      [ev.closed(4, 1), []],
+      [ev.closed(5, 2), []],
+      [ev.tick(1000), []],
+      [ev.sources(1001, A), []],
+      [ev.verified(1002, 1, 1), []],
+    ],
+  },
+  {
+    name:
+      "a stop during the final hash does not fail the download, but a hash that answers still completes it",
+    n: 1,
+    have: [0],
+    steps: [
+      [ev.start(0), [act.prefix(1), act.verifyWhole]],
+      [ev.halt(1, "stop"), []],
+      [{ type: "finishFailed", now: 2, error: "Verification stopped" }, (out, s) => {
+        assert.deepEqual(out, []);
+        assert.equal(s.status, "V");
+      }],
+      [{ type: "wholeHashed", now: 3, sha1: SHA1 }, [{ type: "rename" }]],
+    ],
+  },
+  {
+    name: "a whole-file SHA-1 that does not match fails the download",
+    n: 1,
+    have: [0],
+    steps: [
+      [ev.start(0), [act.prefix(1), act.verifyWhole]],
+      [{ type: "wholeHashed", now: 1, sha1: "0".repeat(40) }, (out, s) => {
+        assert.deepEqual(out, [act.fail("whole-file SHA-1 mismatch (got 000000000000…)")]);
+        assert.equal(s.status, "F");
+      }],
+    ],
+  },
+  {
+    name: "a piece that cannot be written fails the download",
+    n: 4,
+    steps: [
+      [ev.start(0, listing(A)), [act.connect(1, A), act.connect(2, A)]],
+      [ev.opened(1, 1)],
+      [
+        { type: "writeFailed", now: 2, conn: 1, piece: 0, error: "disk full" },
+        [
+          act.cancelHash,
+          act.close(1),
+          act.close(2),
+          act.fail("cannot write /d/f.bin.part: disk full"),
+        ],
+      ],
+    ],
+  },
+  {
+    name: "16 requests in flight over all connections: 5 each to three seeders",
+    n: 64,
+    steps: [
+      [ev.start(0, listing(A, B, C)), [act.connect(1, A), act.connect(2, B), act.connect(3, C)]],
+      [ev.opened(1, 1), (out) => assert.equal(requested(out, 1), 5)],
+      [ev.opened(1, 2), (out) => assert.equal(requested(out, 2), 5)],
+      [ev.opened(1, 3), (out) => assert.equal(requested(out, 3), 5)],
+    ],
+  },
+];
+
+for (const c of CASES) Deno.test(`DownloadSession: ${c.name}`, () => run(c));
+
+Deno.test("DownloadSession: the backoff of a failing source doubles up to 30 s", () => {
+  const s = newSession({ name: "", n: 4, steps: [] });
+  s.handle(ev.start(0, listing(A)));
+  let now = 0;
+  let conn = 1;
+  for (let failures = 1; failures <= 12; failures++) {
+    s.handle(ev.closed(now, conn));
+    const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** failures);
+    // The retry is due then, or a periodic check comes first.
+    assert.ok(s.wakeAt <= now + wait, `after ${failures} failures`);
+    const out = s.handle(ev.tick(now + wait));
+    const reconnect = out.find((a) => a.type === "connect");
+    assert.ok(reconnect?.type === "connect", `reconnects ${wait} ms after ${failures} failures`);
+    assert.equal(s.handle(ev.tick(now + wait)).length, 0);
+    now += wait;
+    conn = reconnect.conn;
+  }
+});

@@ -1,0 +1,61 @@
+/**
+ * What a download asks the trackers and what their answers mean to it: the
+ * file's metadata and sources (`lookup_file`) and its verified pieces
+ * (`report_pieces`). The answers are read in one function each
+ * ({@linkcode fileMetaOf}, {@linkcode lookupResultOf}), the place for the
+ * protocol's decoders.
+ */
+import type { FileMeta } from "../store/peer_db.ts";
+import type { TrackerClient } from "../tracker_client/tracker_client.ts";
+
+/** The tracker's answer to a download lookup. */
+export interface LookupResult {
+  peers: { user: string; addr: string; have: string }[];
+  grant: unknown;
+}
+
+/** The trackers refused a download's lookup; the message is theirs. */
+export class LookupRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LookupRefused";
+  }
+}
+
+/** The trackers refused a `report_pieces`; the message is theirs. */
+export class ReportRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReportRefused";
+  }
+}
+
+/** The file's metadata in a `lookup_file` answer (its fields still to be checked). */
+export function fileMetaOf(data: Record<string, unknown>): FileMeta {
+  return data as unknown as FileMeta;
+}
+
+/** The sources and grant in a `lookup_file` answer. */
+export function lookupResultOf(data: Record<string, unknown>): LookupResult {
+  return data as unknown as LookupResult;
+}
+
+/** Looks up a file's sources; a refusal throws {@linkcode LookupRefused}. */
+export async function lookupSources(
+  client: Pick<TrackerClient, "request">,
+  file: { group: string; name: string },
+): Promise<LookupResult> {
+  const res = await client.request("lookup_file", { group: file.group, name: file.name });
+  if (!res.ok) throw new LookupRefused(res.error);
+  return lookupResultOf(res.data);
+}
+
+/** Tells the trackers that this peer has verified `pieces` of a file; a refusal throws {@linkcode ReportRefused}. */
+export async function reportPieces(
+  client: Pick<TrackerClient, "request">,
+  file: { group: string; name: string },
+  pieces: number[],
+): Promise<void> {
+  const res = await client.request("report_pieces", { group: file.group, name: file.name, pieces });
+  if (!res.ok) throw new ReportRefused(res.error);
+}
