@@ -6,16 +6,17 @@
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { ConnectionError } from "../shared/errors.ts";
-import type { Message } from "../shared/frame.ts";
+import { BadMessage } from "../shared/protocol/bad_message.ts";
+import {
+  type ClientMessage,
+  type ClientResponse,
+  decodeClientMessage,
+  requestMessage,
+} from "../shared/protocol/client.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 
-/** A tracker's answer as it came over the wire. */
-export interface WireResponse {
-  ok: boolean;
-  data?: Record<string, unknown>;
-  error?: string;
-  code?: string;
-}
+/** A tracker's answer as it came over the wire, decoded (shared/protocol/client.ts). */
+export type WireResponse = ClientResponse;
 
 /** One pipelining connection to one tracker. */
 export class WireClient {
@@ -42,8 +43,7 @@ export class WireClient {
   /** Sends one command and resolves with the answer; rejects when the connection ends. */
   request(cmd: string, args: Record<string, unknown> = {}): Promise<WireResponse> {
     const id = `${this.#prefix}-${++this.#seq}`;
-    const msg: Message = { t: "req", id, cmd, args };
-    if (this.token !== undefined) msg.token = this.token;
+    const msg = requestMessage(id, cmd, args, this.token);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, (res) => res instanceof Error ? reject(res) : resolve(res));
       this.#conn.send(msg).catch((err: Error) => {
@@ -56,8 +56,8 @@ export class WireClient {
   /** Like `request`, but returns `data` and throws on a failed answer. */
   async call(cmd: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     const res = await this.request(cmd, args);
-    if (!res.ok) throw new Error(`${cmd} failed: ${res.error ?? "no reason"} (${res.code ?? "-"})`);
-    return res.data ?? {};
+    if (!res.ok) throw new Error(`${cmd} failed: ${res.error} (${res.code ?? "-"})`);
+    return res.data;
   }
 
   /** Closes the connection; pending requests reject. */
@@ -69,13 +69,21 @@ export class WireClient {
   async #read(): Promise<void> {
     try {
       for await (const frame of this.#conn.frames()) {
-        if (frame.kind !== "json" || frame.msg.t !== "res") continue;
-        const id = frame.msg.id;
-        if (typeof id !== "string") continue;
-        const settle = this.#pending.get(id);
+        if (frame.kind !== "json") continue;
+        let msg: ClientMessage;
+        try {
+          msg = decodeClientMessage(frame.msg);
+        } catch (err) {
+          // A tracker that sends malformed answers fails the run loudly, not with a hang.
+          if (!(err instanceof BadMessage)) throw err;
+          this.#conn.fail(err);
+          break;
+        }
+        if (msg.t !== "res" || msg.id === null) continue;
+        const settle = this.#pending.get(msg.id);
         if (!settle) continue;
-        this.#pending.delete(id);
-        settle(frame.msg as unknown as WireResponse);
+        this.#pending.delete(msg.id);
+        settle(msg);
       }
     } finally {
       const err = this.#conn.error ?? new ConnectionError("Connection to the tracker closed");
