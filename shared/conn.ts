@@ -4,6 +4,7 @@
  */
 import { ConnectionError, FrameError } from "./errors.ts";
 import { encodeDataHeader, encodeJson, type Frame, FrameDecoder, type Message } from "./frame.ts";
+import { errorNotice } from "./protocol/bad_message.ts";
 
 /** Default time a connection may stay silent before it is closed. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -118,7 +119,7 @@ export class FramedConn {
           const e = err instanceof FrameError ? err : new FrameError(describe(err));
           // Tell the remote why before hanging up; the reply is best effort.
           this.#error = e;
-          await this.send({ t: "error", error: e.message }).catch(() => {});
+          await this.send(errorNotice(e.message)).catch(() => {});
           this.#fail(e);
           return;
         }

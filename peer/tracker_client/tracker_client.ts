@@ -8,8 +8,16 @@
 import { FramedConn } from "../../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import { ConnectionError, describeError } from "../../shared/errors.ts";
-import type { Message } from "../../shared/frame.ts";
+import type { Frame } from "../../shared/frame.ts";
 import { log } from "../../shared/log.ts";
+import { BadMessage } from "../../shared/protocol/bad_message.ts";
+import {
+  type ClientMessage,
+  type ClientRequest,
+  type ClientResponse,
+  decodeClientMessage,
+  requestMessage,
+} from "../../shared/protocol/client.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 
 /** How long one attempt of a request may take before its tracker is presumed dead. */
@@ -95,8 +103,7 @@ export class TrackerClient {
     options: { deadlineMs?: number } = {},
   ): Promise<TrackerResult> {
     const id = `${this.#clientId}-${++this.#seq}`;
-    const msg: Message = { t: "req", id, cmd, args };
-    if (this.token !== undefined) msg.token = this.token;
+    const msg = requestMessage(id, cmd, args, this.token);
     const deadline = Date.now() + Math.min(this.#deadlineMs, options.deadlineMs ?? Infinity);
     let backoff = BACKOFF_START_MS;
     let last = "no attempt made";
@@ -130,9 +137,9 @@ export class TrackerClient {
     }
   }
 
-  async #attempt(index: number, msg: Message, timeoutMs: number): Promise<Attempt> {
+  async #attempt(index: number, msg: ClientRequest, timeoutMs: number): Promise<Attempt> {
     const where = formatEndpoint(this.trackers[index]!);
-    let res: Message;
+    let res: ClientResponse;
     try {
       const opening = this.#link(index, timeoutMs);
       let link = await opening;
@@ -150,14 +157,10 @@ export class TrackerClient {
       this.#switchFrom(index, null);
       return { retry: reason };
     }
-    if (res.ok === true) {
-      const data = res.data;
-      const ok = typeof data === "object" && data !== null && !Array.isArray(data);
-      return { result: { ok: true, data: ok ? data as Record<string, unknown> : {} } };
-    }
-    const code = typeof res.code === "string" ? res.code : undefined;
+    if (res.ok) return { result: { ok: true, data: res.data } };
+    const { code, error } = res;
     if (code === "not_primary" || code === "unavailable") {
-      const hint = typeof res.primary === "string" ? res.primary : null;
+      const hint = res.primary ?? null;
       logger.debug("Tracker {where} answered {code} to {id}", { where, code, id: msg.id });
       // The hint names the tracker that just failed us: this one is about to take
       // over, so ask it again instead of going back and forth.
@@ -168,7 +171,6 @@ export class TrackerClient {
       }
       return { retry: `${where}: ${code}` };
     }
-    const error = typeof res.error === "string" ? res.error : "request failed";
     return { result: code ? { ok: false, error, code } : { ok: false, error } };
   }
 
@@ -212,7 +214,7 @@ export class TrackerClient {
 /** One connection to one tracker and the requests waiting on it, matched by id. */
 class TrackerLink {
   readonly #conn: FramedConn;
-  readonly #pending = new Map<string, (res: Message | Error) => void>();
+  readonly #pending = new Map<string, (res: ClientResponse | Error) => void>();
   /** Resolves once the connection has closed and every waiting request has failed. */
   readonly done: Promise<void>;
 
@@ -226,10 +228,10 @@ class TrackerLink {
   }
 
   /** Sends a request and waits for the answer with the same id; a timeout fails the link. */
-  call(msg: Message, timeoutMs: number): Promise<Message> {
-    const id = msg.id as string;
+  call(msg: ClientRequest, timeoutMs: number): Promise<ClientResponse> {
+    const id = msg.id;
     return new Promise((resolve, reject) => {
-      const settle = (res: Message | Error) => {
+      const settle = (res: ClientResponse | Error) => {
         clearTimeout(timer);
         this.#pending.delete(id);
         if (res instanceof Error) reject(res);
@@ -250,17 +252,34 @@ class TrackerLink {
     await this.done;
   }
 
+  /** The message in `frame`, or null (logged) when it is not one a tracker sends. */
+  #decode(frame: Frame): ClientMessage | null {
+    const remote = this.#conn.remote;
+    if (frame.kind !== "json") {
+      logger.warn("Ignoring a data frame from tracker {remote}", { remote });
+      return null;
+    }
+    try {
+      const msg = decodeClientMessage(frame.msg);
+      if (msg.t === "error") {
+        logger.warn("Tracker {remote} said: {error}", { remote, error: msg.error });
+      } else if (msg.t === "res") return msg;
+      else logger.warn("Ignoring a request from tracker {remote}", { remote });
+    } catch (err) {
+      if (!(err instanceof BadMessage)) throw err;
+      logger.warn("Ignoring a malformed message from tracker {remote}: {error}", {
+        remote,
+        error: err.message,
+      });
+    }
+    return null;
+  }
+
   async #read(): Promise<void> {
     try {
       for await (const frame of this.#conn.frames()) {
-        const msg = frame.kind === "json" ? frame.msg : null;
-        if (msg?.t !== "res" || typeof msg.id !== "string" || typeof msg.ok !== "boolean") {
-          logger.warn("Ignoring a malformed frame from tracker {remote}", {
-            remote: this.#conn.remote,
-          });
-          continue;
-        }
-        this.#pending.get(msg.id)?.(msg);
+        const msg = this.#decode(frame);
+        if (msg?.t === "res" && msg.id !== null) this.#pending.get(msg.id)?.(msg);
       }
     } finally {
       const err = this.#conn.error ??

@@ -258,3 +258,20 @@ Deno.test("close() fails pending requests and releases every resource", async ()
   await assert.rejects(client.request("whoami", {}), ConnectionError);
   await tracker.close();
 });
+
+Deno.test("request() ignores a malformed answer and fails over as if none came", async () => {
+  const first = new FakeTracker((req) => ({ t: "res", id: req.id, ok: true, data: [1] }));
+  const second = new FakeTracker((req) => ok(req, { user: "alice" }));
+  const client = new TrackerClient({
+    trackers: [first.endpoint, second.endpoint],
+    requestTimeoutMs: 150,
+  });
+  try {
+    assert.deepEqual(await client.request("whoami", {}), { ok: true, data: { user: "alice" } });
+    assert.equal(second.received[0]?.id, first.received[0]?.id);
+  } finally {
+    await client.close();
+    await first.close();
+    await second.close();
+  }
+});

@@ -8,8 +8,10 @@
  */
 import { DEFAULT_KEEPALIVE_MS } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
-import type { Revocation, RevocationNews } from "../../shared/grant.ts";
+import type { RevocationNews } from "../../shared/grant.ts";
 import { log } from "../../shared/log.ts";
+import { BadMessage } from "../../shared/protocol/bad_message.ts";
+import { decodeWatchAnswer, type WatchAnswer } from "../../shared/protocol/client_answers.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 
 const logger = log("peer", "watch");
@@ -81,21 +83,20 @@ export class TrackerWatch {
     }
   }
 
+  /** Takes a watch answer (a malformed one is logged and changes nothing). */
   #take(data: Record<string, unknown>): void {
-    const { index, epoch, revocations, floor, floorEp } = data;
-    if (
-      !isInt(index) || !isInt(epoch) || !Array.isArray(revocations) || !isInt(floor) ||
-      !isInt(floorEp)
-    ) {
-      logger.warn("Malformed watch answer from the tracker");
+    let answer: WatchAnswer;
+    try {
+      answer = decodeWatchAnswer(data);
+    } catch (err) {
+      if (!(err instanceof BadMessage)) throw err;
+      logger.warn("Malformed watch answer from the tracker: {error}", { error: err.message });
       return;
     }
+    const { index, epoch, revocations, floor, floorEp } = answer;
     this.#since = index;
     this.#sinceEpoch = epoch;
-    const list = revocations.filter(isRevocation);
-    if (list.length > 0 || floor > 0) {
-      this.#opts.revoked({ revocations: list, floor, floorEp });
-    }
+    if (revocations.length > 0 || floor > 0) this.#opts.revoked({ revocations, floor, floorEp });
   }
 
   #pause(ms: number): Promise<void> {
@@ -107,16 +108,4 @@ export class TrackerWatch {
       this.#sleep = { timer, wake: resolve };
     });
   }
-}
-
-function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v);
-}
-
-function isRevocation(r: unknown): r is Revocation {
-  if (typeof r !== "object" || r === null) return false;
-  const { index, ep, user, group, name } = r as Record<string, unknown>;
-  const optStr = (v: unknown) => v === undefined || typeof v === "string";
-  return isInt(index) && (ep === undefined || isInt(ep)) && optStr(user) && optStr(group) &&
-    optStr(name);
 }

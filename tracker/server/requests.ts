@@ -6,6 +6,14 @@
 import type { Message } from "../../shared/frame.ts";
 import { GRANT_TTL_MS, importSigningKey, signGrant } from "../../shared/grant.ts";
 import { clip } from "../../shared/names.ts";
+import { BadMessage, unexpectedType } from "../../shared/protocol/bad_message.ts";
+import {
+  BadRequest,
+  type ClientMessage,
+  decodeClientMessage,
+  failResponse,
+  okResponse,
+} from "../../shared/protocol/client.ts";
 import { randomHex } from "../replication/cluster_key.ts";
 import { type ProposeEnv, READ_COMMANDS, type Request, WRITE_COMMANDS } from "../state/commands.ts";
 import type { Result } from "../state/ops.ts";
@@ -22,46 +30,28 @@ export class BadPassword extends Error {
 
 /** The wire answer to request `id`. */
 export function replyTo(id: string, r: Result): Message {
-  return r.ok
-    ? { t: "res", id, ok: true, data: r.data }
-    : { t: "res", id, ok: false, error: r.error };
+  return r.ok ? okResponse(id, r.data) : failResponse(id, r.error);
 }
 
-/** Checks a `{t:"req"}` message: the request, or the answer that refuses it. */
+/**
+ * Decodes a `{t:"req"}` message (shared/protocol/client.ts) and checks that
+ * its command exists: the request, or the answer that refuses it.
+ */
 export function parseRequest(msg: Message): { id: string; req: Request } | { refuse: Message } {
-  const id = msg.id;
-  if (typeof id !== "string" || id.length === 0 || id.length > 128) {
-    return {
-      refuse: {
-        t: "res",
-        id: null,
-        ok: false,
-        error: "request id must be a string of 1-128 characters",
-      },
-    };
+  let m: ClientMessage;
+  try {
+    m = decodeClientMessage(msg);
+  } catch (err) {
+    if (err instanceof BadRequest) return { refuse: failResponse(err.id, err.message) };
+    if (err instanceof BadMessage) return { refuse: failResponse(null, err.message) };
+    throw err;
   }
-  const { cmd, token } = msg;
-  const args = msg.args ?? {};
-  if (
-    typeof cmd !== "string" || typeof args !== "object" || args === null || Array.isArray(args) ||
-    (token !== undefined && typeof token !== "string")
-  ) {
-    return {
-      refuse: replyTo(id, {
-        ok: false,
-        error: "malformed request: needs cmd (string), args (object), token (string)",
-      }),
-    };
-  }
+  if (m.t !== "req") return { refuse: failResponse(null, unexpectedType(m.t)) };
+  const { id, cmd, args, token } = m;
   if (!READ_COMMANDS.has(cmd) && !WRITE_COMMANDS.has(cmd)) {
     return { refuse: replyTo(id, { ok: false, error: `unknown command ${clip(cmd)}` }) };
   }
-  const req: Request = {
-    cmd,
-    args: args as Record<string, unknown>,
-    token: token as string | undefined,
-  };
-  return { id, req };
+  return { id, req: { cmd, args, token } };
 }
 
 /** Makes what a proposal needs from outside the core: time, a token, password hashes. */

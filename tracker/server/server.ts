@@ -9,9 +9,14 @@ import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import type { Message } from "../../shared/frame.ts";
 import { log } from "../../shared/log.ts";
+import { errorNotice, unexpectedType } from "../../shared/protocol/bad_message.ts";
+import { failResponse, okResponse } from "../../shared/protocol/client.ts";
+import type { WatchAnswer } from "../../shared/protocol/client_answers.ts";
+import type { Request } from "../state/commands.ts";
 import { acceptLink, jsonMessages } from "../replication/link.ts";
 import type { TrackerNode } from "../replication/node.ts";
 import { parseWatchArgs, type Presence } from "./presence.ts";
+import { parseRequest } from "./requests.ts";
 
 const logger = log("tracker", "server");
 
@@ -96,10 +101,7 @@ export class TrackerServer {
           return;
         }
         if (msg.t !== "req") {
-          await fc.send({
-            t: "error",
-            error: `unexpected message type ${JSON.stringify(msg.t).slice(0, 40)}`,
-          });
+          await fc.send(errorNotice(unexpectedType(msg.t)));
           continue;
         }
         inFlight++;
@@ -127,35 +129,40 @@ export class TrackerServer {
   async #answer(fc: FramedConn, msg: Message, watching: Set<string>): Promise<void> {
     let res: Message;
     try {
-      this.#presence?.heard(msg.token);
-      res = msg.cmd === "watch" && this.#presence
-        ? await this.#watch(msg, this.#presence, watching)
-        : await this.#node.handleRequest(msg);
+      res = await this.#reply(msg, watching);
     } catch (err) {
       logger.error("Request {cmd} failed: {error}", {
         cmd: String(msg.cmd),
         error: describeError(err),
       });
-      res = {
-        t: "res",
-        id: typeof msg.id === "string" ? msg.id : null,
-        ok: false,
-        error: "internal error",
-      };
+      res = failResponse(typeof msg.id === "string" ? msg.id : null, "internal error");
     }
     await fc.send(res).catch(() => {});
   }
 
+  async #reply(msg: Message, watching: Set<string>): Promise<Message> {
+    const parsed = parseRequest(msg);
+    if ("refuse" in parsed) return parsed.refuse;
+    const { id, req } = parsed;
+    this.#presence?.heard(req.token);
+    return req.cmd === "watch" && this.#presence
+      ? await this.#watch(msg, id, req, { presence: this.#presence, watching })
+      : await this.#node.handleRequest(msg);
+  }
+
   /** A peer's keepalive: checked by the node like any read, then held for revocations. */
-  async #watch(msg: Message, presence: Presence, watching: Set<string>): Promise<Message> {
-    const args = typeof msg.args === "object" && msg.args !== null ? msg.args : {};
-    const parsed = parseWatchArgs(args as Record<string, unknown>);
-    const id = typeof msg.id === "string" ? msg.id : null;
-    if (typeof parsed === "string") return { t: "res", id, ok: false, error: parsed };
+  async #watch(
+    msg: Message,
+    id: string,
+    req: Request,
+    on: { presence: Presence; watching: Set<string> },
+  ): Promise<Message> {
+    const parsed = parseWatchArgs(req.args);
+    if (typeof parsed === "string") return failResponse(id, parsed);
     const res = await this.#node.handleRequest(msg);
-    if (res.ok !== true || typeof msg.token !== "string") return res;
-    watching.add(msg.token);
-    const answer = await presence.watch(msg.token, parsed);
-    return { t: "res", id, ok: true, data: { ...answer } };
+    if (res.ok !== true || req.token === undefined) return res;
+    on.watching.add(req.token);
+    const answer: WatchAnswer = await on.presence.watch(req.token, parsed);
+    return okResponse(id, { ...answer });
   }
 }
