@@ -1,5 +1,10 @@
 /** A bare TCP client that writes any bytes and decodes the frames that come back. */
 import { encodeJson, type Frame, FrameDecoder, type Message } from "../shared/frame.ts";
+import {
+  type ClientResponse,
+  decodeClientMessage,
+  requestMessage,
+} from "../shared/protocol/client.ts";
 import { MAX_LINK_FRAME } from "../shared/constants.ts";
 import type { Endpoint } from "../shared/tracker_info.ts";
 
@@ -74,6 +79,18 @@ export class RawClient {
     }
   }
 
+  /**
+   * The next answer to a request (`t:"res"`), decoded; messages that are not
+   * answers are skipped, and a malformed one throws `BadMessage`.
+   */
+  async #response(timeoutMs: number): Promise<{ res: ClientResponse; raw: Message }> {
+    for (;;) {
+      const raw = await this.message(timeoutMs);
+      const res = decodeClientMessage(raw);
+      if (res.t === "res") return { res, raw };
+    }
+  }
+
   /** The next JSON message; throws on close, timeout or a data frame. */
   async message(timeoutMs = 5000): Promise<Message> {
     const ev = await this.read(timeoutMs);
@@ -82,19 +99,20 @@ export class RawClient {
     return ev.frame.msg;
   }
 
-  /** Sends a request (with a fresh id unless `id` is given) and returns the response to it. */
+  /**
+   * Sends a request (with a fresh id unless `id` is given) and returns the
+   * response to it, checked by the client protocol's decoder and as it came.
+   */
   async request(
     cmd: string,
     args: Record<string, unknown> = {},
     token?: string,
     id = `raw-${crypto.randomUUID()}-${++this.#seq}`,
   ): Promise<Message> {
-    const msg: Message = { t: "req", id, cmd, args };
-    if (token !== undefined) msg.token = token;
-    await this.send(msg);
+    await this.send(requestMessage(id, cmd, args, token));
     for (;;) {
-      const res = await this.message(10_000);
-      if (res.t === "res" && res.id === id) return res;
+      const { res, raw } = await this.#response(10_000);
+      if (res.id === id) return raw;
     }
   }
 
@@ -106,11 +124,9 @@ export class RawClient {
     requests: { cmd: string; args?: Record<string, unknown>; token?: string }[],
   ): Promise<Message[]> {
     const ids = requests.map(() => `raw-${crypto.randomUUID()}-${++this.#seq}`);
-    const frames = requests.map((r, i) => {
-      const msg: Message = { t: "req", id: ids[i], cmd: r.cmd, args: r.args ?? {} };
-      if (r.token !== undefined) msg.token = r.token;
-      return encodeJson(msg);
-    });
+    const frames = requests.map((r, i) =>
+      encodeJson(requestMessage(ids[i]!, r.cmd, r.args ?? {}, r.token))
+    );
     const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
     let off = 0;
     for (const f of frames) {
@@ -120,8 +136,8 @@ export class RawClient {
     await this.write(all);
     const answers = new Map<string, Message>();
     while (answers.size < ids.length) {
-      const res = await this.message(30_000);
-      if (res.t === "res" && typeof res.id === "string") answers.set(res.id, res);
+      const { res, raw } = await this.#response(30_000);
+      if (res.id !== null) answers.set(res.id, raw);
     }
     return ids.map((id) => answers.get(id)!);
   }

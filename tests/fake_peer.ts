@@ -13,6 +13,14 @@ import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
 import { sha1Hex } from "../shared/piece_hash.ts";
+import { BadMessage, errorNotice } from "../shared/protocol/bad_message.ts";
+import { decodeClientMessage, requestMessage } from "../shared/protocol/client.ts";
+import { decodeLoginAnswer, decodeWatchAnswer } from "../shared/protocol/client_answers.ts";
+import {
+  decodeTransferMessage,
+  type PieceReject,
+  type Welcome,
+} from "../shared/protocol/transfer.ts";
 import { type Endpoint, formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
 
 /** A tracker's answer. */
@@ -55,25 +63,33 @@ export class RawTracker {
   }
 
   async #read(): Promise<void> {
-    for await (const f of this.#fc.frames()) {
-      if (f.kind !== "json" || f.msg.t !== "res") continue;
-      const done = this.#waiting.get(String(f.msg.id));
-      this.#waiting.delete(String(f.msg.id));
-      const m = f.msg;
-      const reply: Reply = m.ok === true
-        ? { ok: true, data: (m.data ?? {}) as Record<string, unknown> }
-        : { ok: false, error: String(m.error), ...(m.code ? { code: String(m.code) } : {}) };
-      done?.(reply);
+    let ended = "connection closed";
+    try {
+      for await (const f of this.#fc.frames()) {
+        if (f.kind !== "json") continue;
+        const m = decodeClientMessage(f.msg);
+        if (m.t !== "res" || m.id === null) continue;
+        const done = this.#waiting.get(m.id);
+        this.#waiting.delete(m.id);
+        const reply: Reply = m.ok
+          ? { ok: true, data: m.data }
+          : { ok: false, error: m.error, ...(m.code ? { code: m.code } : {}) };
+        done?.(reply);
+      }
+    } catch (err) {
+      // A tracker's malformed answer: the requests fail with it instead of hanging.
+      if (!(err instanceof BadMessage)) throw err;
+      ended = `malformed answer from the tracker: ${err.message}`;
+      this.#fc.close();
     }
-    for (const done of this.#waiting.values()) done({ ok: false, error: "connection closed" });
+    for (const done of this.#waiting.values()) done({ ok: false, error: ended });
     this.#waiting.clear();
   }
 
   /** Sends a command (with the token once logged in) and returns the answer. */
   request(cmd: string, args: Record<string, unknown> = {}): Promise<Reply> {
     const id = `fake-${crypto.randomUUID()}-${++this.#seq}`;
-    const msg: Message = { t: "req", id, cmd, args };
-    if (this.token !== undefined) msg.token = this.token;
+    const msg = requestMessage(id, cmd, args, this.token);
     const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
     this.#fc.send(msg).catch(() => {});
     return reply;
@@ -89,8 +105,7 @@ export class RawTracker {
   /** Creates `user` and logs in with the peer address `addr`. */
   async signUp(user: string, password: string, addr: string): Promise<void> {
     await this.call("create_user", { user, password });
-    const d = await this.call("login", { user, password, addr });
-    this.token = String(d.token);
+    this.token = decodeLoginAnswer(await this.call("login", { user, password, addr })).token;
     this.#watching ??= this.#keepAlive();
   }
 
@@ -99,7 +114,7 @@ export class RawTracker {
     let since = -1;
     while (!this.#closed) {
       const r = await this.request("watch", { since, interval: 1000 });
-      if (r.ok && typeof r.data.index === "number") since = r.data.index;
+      if (r.ok) since = decodeWatchAnswer(r.data).index;
       else await new Promise((res) => setTimeout(res, 200));
     }
   }
@@ -236,13 +251,14 @@ export class FakePeer {
     let file: ServeOptions | undefined;
     for await (const f of fc.frames()) {
       if (f.kind !== "json") return;
-      const msg = f.msg;
+      // A real downloader never sends a malformed message: it throws and the connection ends.
+      const msg = decodeTransferMessage(f.msg);
       if (!file) {
         if (msg.t !== "hello") return;
         this.stats.hellos++;
         file = this.#files.get(`${msg.group}/${msg.name}`);
         if (!file) {
-          await fc.send({ t: "error", error: "no such file" });
+          await fc.send(errorNotice("no such file"));
           return;
         }
         const n = Math.ceil(file.meta.size / file.meta.pieceSize);
@@ -252,16 +268,18 @@ export class FakePeer {
           for (const p of file.have) setBit(bits, p);
           have = encodeBase64(bits);
         }
-        await fc.send({ t: "welcome", have });
+        const welcome: Welcome = { t: "welcome", have };
+        await fc.send(welcome);
         continue;
       }
       if (msg.t !== "get") return;
       this.stats.gets++;
-      const p = Number(msg.piece);
+      const { piece: p, tag } = msg;
       this.requests.push({ conn: id, piece: p });
       if (file.have && !file.have.has(p)) {
         this.stats.rejects++;
-        await fc.send({ t: "reject", tag: msg.tag, error: "piece not here" });
+        const reject: PieceReject = { t: "reject", tag, error: "piece not here" };
+        await fc.send(reject);
         continue;
       }
       const off = p * file.meta.pieceSize;
@@ -272,7 +290,7 @@ export class FakePeer {
           for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x5a;
           this.stats.corrupt++;
         } else this.stats.honest++;
-        await fc.sendData(Number(msg.tag) >>> 0, bytes);
+        await fc.sendData(tag >>> 0, bytes);
       };
       if (this.#held && file.held?.has(p)) this.#held.push(answer);
       else if (file.paceMs === undefined) await answer();
