@@ -1,20 +1,6 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { PrefixHasher } from "./prefix_hash.ts";
-
-async function withFile(size: number, f: (path: string, data: Uint8Array) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    const data = new Uint8Array(size);
-    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
-    await Deno.writeFile(`${dir}/f.part`, data);
-    await f(`${dir}/f.part`, data);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest("hex");
+import { sha1, withFile } from "./_test_files.ts";
 
 Deno.test("PrefixHasher hashes a prefix that grows in uneven steps to the file's SHA-1", async () => {
   await withFile(5 * 1024 * 1024 + 123, async (path, data) => {

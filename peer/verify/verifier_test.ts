@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { Verifier } from "./verifier.ts";
 import { VerifyError } from "./verify_error.ts";
+import { sha1, withFile } from "./_test_files.ts";
 
 const PIECE = 512 * 1024;
-
-async function withFile(size: number, f: (path: string, data: Uint8Array) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    const data = new Uint8Array(size);
-    for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
-    await Deno.writeFile(`${dir}/f.part`, data);
-    await f(`${dir}/f.part`, data);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest("hex");
 
 Deno.test("Verifier.hashFile() gives every piece's SHA-1 and the whole file's", async () => {
   await withFile(2 * PIECE + 77, async (path, data) => {
