@@ -3,7 +3,9 @@
  * their own `shoal peer` process, against a real tracker pair.
  */
 import assert from "node:assert/strict";
-import { freePort, type PeerShell, TrackerPair } from "./harness.ts";
+import { freePort } from "./harness/ports.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { TrackerPair } from "./harness/tracker_pair.ts";
 
 /** Parses the shell's `list_groups` table into `{group: [owner, members, you]}`. */
 function groups(lines: string[]): Record<string, string[]> {

@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { DEFAULT_PARTIAL_TIMEOUT_MS } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { encodeJson, type Message } from "../shared/frame.ts";
-import { delay, RawClient, type RawEvent, TrackerPair, waitFor } from "./harness.ts";
+import { TrackerPair } from "./harness/tracker_pair.ts";
+import { delay, waitFor } from "./harness/wait.ts";
+import { RawClient, type RawEvent } from "./_raw_client.ts";
 
 const encoder = new TextEncoder();
 

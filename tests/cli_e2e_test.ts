@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../shared/constants.ts";
-import { freePort, MAIN } from "./harness.ts";
+import { freePort } from "./harness/ports.ts";
+import { MAIN } from "./harness/process.ts";
 
 interface Run {
   code: number;

@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
 import type { TrackerClient, TrackerResult } from "../peer/tracker_client/tracker_client.ts";
-import { delay, TrackerPair, waitFor } from "./harness.ts";
+import { TrackerPair } from "./harness/tracker_pair.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 import { prng } from "./_prng.ts";
 
 type Pair = TrackerPair;

@@ -4,7 +4,8 @@
  * Needs the right to mount a small tmpfs (root); skipped with a message otherwise.
  */
 import assert from "node:assert/strict";
-import { assertSameBytes, exists, GROUP, Swarm, writeRandomFile } from "./files_harness.ts";
+import { assertSameBytes, exists, writeRandomFile } from "./harness/files.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
 
 const MiB = 1024 * 1024;
 

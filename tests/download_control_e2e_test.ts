@@ -10,9 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { PeerDb } from "../peer/store/peer_db.ts";
-import { member, NetSwarm, percent } from "./_ns_swarm.ts";
-import { delay, waitFor } from "./harness.ts";
-import { exists, GROUP, parseListFiles, sha1OfFile, writeRandomFile } from "./files_harness.ts";
+import { exists, parseListFiles, sha1OfFile, writeRandomFile } from "./harness/files.ts";
+import { NetSwarm, percent } from "./harness/ns_swarm.ts";
+import { GROUP, member } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 const MiB = 1024 * 1024;
 const SEEDER_RATE = "40mbit";
@@ -94,7 +95,7 @@ Deno.test("pause, resume and cancel of running downloads; paused stays paused ac
     await d.ok("login dana pw-dana");
     await delay(1000);
     assert.deepEqual(recorded(net.stateDir("d")).get("big.bin"), atPause, "not resumed at login");
-    assert.doesNotMatch(d.p.stdout.text, /resuming download of big\.bin/);
+    assert.doesNotMatch(d.stdout, /resuming download of big\.bin/);
 
     // Restart: still paused.
     await d.quit();

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { Message } from "../shared/frame.ts";
-import { RawClient, TrackerPair } from "./harness.ts";
+import { TrackerPair } from "./harness/tracker_pair.ts";
+import { RawClient } from "./_raw_client.ts";
 
 const TOTAL = 300;
 const KILL_AFTER = 100;

@@ -9,15 +9,14 @@ import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,
   exists,
-  GROUP,
   parseListFiles,
   randomBytes,
   readDownloads,
   sha1OfFile,
-  Swarm,
-  waitFor,
   writeRandomFile,
-} from "./files_harness.ts";
+} from "./harness/files.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { waitFor } from "./harness/wait.ts";
 
 const MiB = 1024 * 1024;
 

@@ -9,7 +9,11 @@ import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
 import { type Grant, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
 import { fileMeta, PieceClient, RawTracker } from "./fake_peer.ts";
-import { freePort, GROUP, type Peer, randomBytes, Swarm, waitFor } from "./files_harness.ts";
+import { randomBytes } from "./harness/files.ts";
+import { freePort } from "./harness/ports.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { waitFor } from "./harness/wait.ts";
 
 /** The trackers' grant signing key, read from tracker 1's log (as only a test may). */
 function trackerSigningKey(dataDir: string): Promise<CryptoKey> {
@@ -86,7 +90,7 @@ async function assertRefused(addr: string, msg: Message, why: string): Promise<v
 }
 
 interface Setup {
-  alice: Peer;
+  alice: PeerShell;
   eve: RawTracker;
   data: Uint8Array;
   meta: Awaited<ReturnType<typeof fileMeta>>;

@@ -17,17 +17,12 @@ import { PIECE_SIZE } from "../shared/constants.ts";
 import { encodeJson, type Message } from "../shared/frame.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
 import { type FileMeta, fileMeta, PieceClient, RawTracker } from "./fake_peer.ts";
-import {
-  assertSameBytes,
-  delay,
-  freePort,
-  GROUP,
-  type Peer,
-  randomBytes,
-  Swarm,
-  waitFor,
-} from "./files_harness.ts";
-import { RawClient } from "./harness.ts";
+import { assertSameBytes, randomBytes } from "./harness/files.ts";
+import { freePort } from "./harness/ports.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
+import { RawClient } from "./_raw_client.ts";
 
 const MiB = 1024 * 1024;
 /**
@@ -37,8 +32,8 @@ const MiB = 1024 * 1024;
 const CUT_OFF_MS = 5000;
 
 interface Setup {
-  alice: Peer;
-  dave: Peer;
+  alice: PeerShell;
+  dave: PeerShell;
   eve: RawTracker;
   src: string;
   meta: FileMeta;

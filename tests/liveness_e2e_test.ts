@@ -12,9 +12,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { member, NetSwarm, type NsShell, percent } from "./_ns_swarm.ts";
-import { delay, waitFor } from "./harness.ts";
-import { GROUP, parseListFiles, randomBytes, Swarm } from "./files_harness.ts";
+import { parseListFiles, randomBytes } from "./harness/files.ts";
+import { NetSwarm, percent } from "./harness/ns_swarm.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, member, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 /** The issue's bound from a seeder's death to `list_files` leaving it out. */
 const GONE_BOUND_MS = 3000;
@@ -88,7 +90,7 @@ async function swarm(net: NetSwarm, seeders: number) {
   const sha1 = createHash("sha1").update(data).digest("hex");
   const file = `${net.dir}/big.bin`;
   await Deno.writeFile(file, data);
-  const shells: NsShell[] = [];
+  const shells: PeerShell[] = [];
   for (let i = 1; i <= seeders; i++) {
     const sh = await net.peer(`s${i}`);
     await member(sh, `s${i}`, shells[0] ?? null);
@@ -108,11 +110,11 @@ async function swarm(net: NetSwarm, seeders: number) {
   return { seeders: shells, d, dest, sha1 };
 }
 
-async function seedersListed(sh: NsShell): Promise<number | undefined> {
+async function seedersListed(sh: PeerShell): Promise<number | undefined> {
   return parseListFiles(await sh.run(`list_files ${GROUP}`)).get("big.bin")?.seeders;
 }
 
-async function waitGone(d: NsShell, want: number, what: string): Promise<number> {
+async function waitGone(d: PeerShell, want: number, what: string): Promise<number> {
   const t0 = performance.now();
   await waitFor(async () => (await seedersListed(d)) === want, {
     timeoutMs: GONE_BOUND_MS + 3000,
@@ -123,7 +125,7 @@ async function waitGone(d: NsShell, want: number, what: string): Promise<number>
   return ms;
 }
 
-async function assertComplete(d: NsShell, dest: string, sha1: string): Promise<void> {
+async function assertComplete(d: PeerShell, dest: string, sha1: string): Promise<void> {
   await waitFor(async () => /^\[C\]/.test(await d.line("big.bin")), {
     timeoutMs: 60_000,
     what: "the download to complete",
@@ -136,7 +138,7 @@ Deno.test("a download goes on from the other seeder when one is killed or its li
   await NetSwarm.run("shl", ["s1", "s2", "s3", "d"], async (net) => {
     const { seeders, d, dest, sha1 } = await swarm(net, 3);
     assert.equal(await seedersListed(d), 3);
-    await seeders[0]!.p.kill("SIGKILL");
+    await seeders[0]!.kill("SIGKILL");
     assert.ok((await waitGone(d, 2, "SIGKILL of a seeder")) <= GONE_BOUND_MS);
     await net.bed.cut("s2");
     assert.ok((await waitGone(d, 1, "a seeder's link cut")) <= CUT_BOUND_MS);
@@ -148,7 +150,7 @@ Deno.test("with its only seeder gone a download is stalled with the reason, and 
   await NetSwarm.run("shl", ["s1", "d"], async (net) => {
     const { seeders, d, dest, sha1 } = await swarm(net, 1);
     // Killed: stalled; restarted with its stored session: the download goes on.
-    await seeders[0]!.p.kill("SIGKILL");
+    await seeders[0]!.kill("SIGKILL");
     await waitGone(d, 0, "SIGKILL of the only seeder");
     const stalled = await waitFor(async () => {
       const line = await d.line("big.bin");

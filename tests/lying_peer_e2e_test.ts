@@ -14,17 +14,10 @@ import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
 import { formatEndpoint } from "../shared/tracker_info.ts";
 import { type FileMeta, fileMeta, RawTracker } from "./fake_peer.ts";
-import {
-  assertSameBytes,
-  delay,
-  exists,
-  GROUP,
-  type Peer,
-  randomBytes,
-  readDownloads,
-  Swarm,
-  waitFor,
-} from "./files_harness.ts";
+import { assertSameBytes, exists, randomBytes, readDownloads } from "./harness/files.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 const MiB = 1024 * 1024;
 
@@ -73,7 +66,7 @@ class LyingPeer {
   }
 
   /** Logs in as `user` (a member of {@linkcode GROUP}, accepted by `owner`). */
-  static async start(s: Swarm, owner: Peer, user: string, lie: Lie): Promise<LyingPeer> {
+  static async start(s: Swarm, owner: PeerShell, user: string, lie: Lie): Promise<LyingPeer> {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const tracker = await RawTracker.connect(s.pair.endpoints[0]);
     const liar = new LyingPeer(tracker, listener, lie);
@@ -165,7 +158,7 @@ class LyingPeer {
 }
 
 /** dave's recorded download of `name`: verified pieces and status. */
-function progressOf(dave: Peer, name: string) {
+function progressOf(dave: PeerShell, name: string) {
   const row = readDownloads(dave.stateDir).find((r) => r.name === name);
   assert.ok(row, `dave has no download of ${name}`);
   return row;
@@ -177,8 +170,8 @@ function progressOf(dave: Peer, name: string) {
  */
 async function honestSeederFinishes(
   s: Swarm,
-  alice: Peer,
-  dave: Peer,
+  alice: PeerShell,
+  dave: PeerShell,
   data: Uint8Array,
   name: string,
   dst: string,

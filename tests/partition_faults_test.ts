@@ -43,8 +43,12 @@ import { TrackerClient } from "../peer/tracker_client/tracker_client.ts";
 import { readTrackerInfo } from "../shared/tracker_info.ts";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
-import { delay, GRACE_MS, HEARTBEAT_MS, waitFor } from "./harness.ts";
-import { NsProcess, Testbed } from "./_netns.ts";
+import { inNetns, Testbed } from "./harness/netns.ts";
+import { ShoalProcess } from "./harness/process.ts";
+import { PeerShell, type ShellOptions } from "./harness/shell.ts";
+import { TrackerProcess, type TrackerStatus } from "./harness/tracker.ts";
+import { GRACE_MS, HEARTBEAT_MS } from "./harness/tracker_pair.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 const TRACKER_PORTS = [5000, 7000] as const;
 /**
@@ -62,75 +66,22 @@ const USERS_PER_SIDE = 40;
 /** Groups made before the cut, which users of both sides ask to join. */
 const PRE_GROUPS = 20;
 
-/** A tracker's console `status`: role, epoch, last op, and the conflicts it lists. */
-interface Status {
-  role: string;
-  epoch: number;
-  index: number;
-  other: string;
-  conflicts: string[];
-}
-
-let statusMarks = 0;
-
-/**
- * Runs `status` on a tracker's console and parses it. An unknown command typed
- * after it marks the end of its lines (the console answers lines in order).
- */
-async function status(t: NsProcess): Promise<Status> {
-  const before = t.stdout.lines().length;
-  const mark = `__end_${++statusMarks}`;
-  await t.type("status");
-  await t.type(mark);
-  const lines = await waitFor(() => {
-    const out = t.stdout.lines().slice(before);
-    const at = out.findIndex((l) => /^tracker \d: /.test(l));
-    const end = out.findIndex((l) => l.includes(mark));
-    return at >= 0 && end > at ? out.slice(at, end) : null;
-  }, { what: `the status of ${t.name}` });
-  const m = /^tracker \d: (\w+), epoch (\d+), last op (\d+)/.exec(lines[0]!);
-  if (!m) throw new Error(`Unexpected status of ${t.name}:\n${lines.join("\n")}`);
-  return {
-    role: m[1]!,
-    epoch: Number(m[2]),
-    index: Number(m[3]),
-    other: lines[1]!,
-    conflicts: lines.filter((l) => l.startsWith("conflict: ")),
-  };
-}
-
-/**
- * A `shoal peer` shell driven one command at a time: after each command it
- * types an unknown marker command, and the lines before the marker's error
- * are the command's output (the shell answers lines in order).
- */
+/** A peer shell with the two checks these tests make of it. */
 class Shell {
-  readonly proc: NsProcess;
-  #seen = 0;
-  #marks = 0;
+  readonly sh: PeerShell;
 
-  constructor(proc: NsProcess) {
-    this.proc = proc;
+  constructor(sh: PeerShell) {
+    this.sh = sh;
   }
 
   /** Runs one command; returns its output lines. */
-  async run(line: string): Promise<string[]> {
-    await this.proc.type(line);
-    const mark = `__sync_${++this.#marks}`;
-    await this.proc.type(mark);
-    return await waitFor(() => {
-      const all = this.proc.stdout.lines();
-      const at = all.findIndex((l, i) => i >= this.#seen && l.includes(mark));
-      if (at < 0) return null;
-      const out = all.slice(this.#seen, at);
-      this.#seen = at + 1;
-      return out;
-    }, { timeoutMs: 30_000, what: `the answer of ${this.proc.name} to ${line}` });
+  run(line: string): Promise<string[]> {
+    return this.sh.run(line);
   }
 
   /** Runs a command that must print exactly `expected` (so never an `error:` line). */
   async expect(line: string, expected: string): Promise<void> {
-    assert.deepEqual(await this.run(line), [expected], `${this.proc.name}: ${line}`);
+    assert.deepEqual(await this.run(line), [expected], `${this.sh.label}: ${line}`);
   }
 
   /** The shell's `list_groups` as `{group: owner}`. */
@@ -138,7 +89,7 @@ class Shell {
     const lines = await this.run("list_groups");
     const out: Record<string, string> = {};
     if (lines.length === 1 && lines[0] === "no groups") return out;
-    assert.match(lines[0] ?? "", /^GROUP\s+OWNER/, `${this.proc.name}: ${lines.join("\n")}`);
+    assert.match(lines[0] ?? "", /^GROUP\s+OWNER/, `${this.sh.label}: ${lines.join("\n")}`);
     for (const line of lines.slice(1)) {
       const [group, owner] = line.split(/\s+/);
       out[group!] = owner!;
@@ -152,8 +103,10 @@ interface Run {
   topo: Testbed;
   dir: string;
   info: string;
-  startTracker(n: 1 | 2): NsProcess;
-  spawn(name: string, ns: string, args: string[], script?: string): NsProcess;
+  startTracker(n: 1 | 2): TrackerProcess;
+  spawn(name: string, ns: string, args: string[], script?: string): ShoalProcess;
+  /** Starts a peer shell on `host` (port 6001). */
+  shell(host: string, options: ShellOptions): Promise<PeerShell>;
   /** Every process's log, for failure messages. */
   logs(): string;
 }
@@ -170,32 +123,38 @@ async function withRun(fn: (run: Run) => Promise<void>): Promise<void> {
     return;
   }
   const dir = await Deno.makeTempDir({ prefix: "shoal-partition-" });
-  const procs: NsProcess[] = [];
+  const procs: ShoalProcess[] = [];
   const logs = () => procs.map((p) => `--- ${p.name} ---\n${p.stderr.text}`).join("\n");
   const info = `${dir}/tracker_info.txt`;
-  const spawn = (name: string, ns: string, args: string[], script?: string) => {
-    const p = new NsProcess(name, ns, args, { script });
-    procs.push(p);
-    return p;
-  };
+  const track = <P extends ShoalProcess>(p: P) => (procs.push(p), p);
+  const spawn = (name: string, ns: string, args: string[], script?: string) =>
+    track(new ShoalProcess(args, { name, prefix: inNetns(ns), script }));
   const startTracker = (n: 1 | 2) =>
-    spawn(`tracker ${n}`, topo.ns(`t${n}`), [
-      "tracker",
-      info,
-      String(n),
-      "--data-dir",
-      `${dir}/t${n}`,
-      "--cluster-key",
-      `${dir}/cluster.key`,
-      "--heartbeat",
-      String(HEARTBEAT_MS),
-      "--grace",
-      String(GRACE_MS),
-    ]);
+    track(
+      new TrackerProcess(n, [
+        "tracker",
+        info,
+        String(n),
+        "--data-dir",
+        `${dir}/t${n}`,
+        "--cluster-key",
+        `${dir}/cluster.key`,
+        "--heartbeat",
+        String(HEARTBEAT_MS),
+        "--grace",
+        String(GRACE_MS),
+      ], { prefix: inNetns(topo.ns(`t${n}`)) }),
+    );
+  const shell = async (host: string, options: ShellOptions) => {
+    const addr = `${topo.addr(host)}:6001`;
+    const sh = await PeerShell.start(info, { addr, prefix: inNetns(topo.ns(host)), ...options });
+    track(sh.proc);
+    return sh;
+  };
   try {
     const tracker = (n: 1 | 2) => `${topo.addr(`t${n}`)}:${TRACKER_PORTS[n - 1]}`;
     await Deno.writeTextFile(info, `${tracker(1)}\n${tracker(2)}\n`);
-    await fn({ topo, dir, info, startTracker, spawn, logs });
+    await fn({ topo, dir, info, startTracker, spawn, shell, logs });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${logs()}`, { cause: err });
   } finally {
@@ -209,7 +168,9 @@ async function withRun(fn: (run: Run) => Promise<void>): Promise<void> {
  * Starts tracker 1 (it becomes primary and makes the cluster key), then
  * tracker 2 as its secondary; returns both and tracker 1's epoch.
  */
-async function startPair(run: Run): Promise<{ t1: NsProcess; t2: NsProcess; epoch1: number }> {
+async function startPair(
+  run: Run,
+): Promise<{ t1: TrackerProcess; t2: TrackerProcess; epoch1: number }> {
   const t1 = run.startTracker(1);
   const epoch1 = Number((await t1.waitForLog(/Tracker 1 is now primary \(epoch (\d+)\)/))[1]);
   const t2 = run.startTracker(2);
@@ -218,14 +179,17 @@ async function startPair(run: Run): Promise<{ t1: NsProcess; t2: NsProcess; epoc
 }
 
 /** Cuts tracker 1 off and waits for tracker 2 to take over; returns the new epoch. */
-async function cutAndTakeOver(run: Run, t2: NsProcess, epoch1: number): Promise<number> {
+async function cutAndTakeOver(run: Run, t2: TrackerProcess, epoch1: number): Promise<number> {
   const t2Mark = t2.mark();
   const cutAt = Date.now();
   await run.topo.cut("t1");
-  await t2.waitForLog(/Link to tracker 1 lost/, t2Mark, 10_000);
+  await t2.waitForLog(/Link to tracker 1 lost/, { since: t2Mark, timeoutMs: 10_000 });
   const lostMs = Date.now() - cutAt;
   const epoch2 = Number(
-    (await t2.waitForLog(/Tracker 2 is now primary \(epoch (\d+)\)/, t2Mark, 10_000))[1],
+    (await t2.waitForLog(/Tracker 2 is now primary \(epoch (\d+)\)/, {
+      since: t2Mark,
+      timeoutMs: 10_000,
+    }))[1],
   );
   const takeoverMs = Date.now() - cutAt;
   console.log(
@@ -240,9 +204,9 @@ async function cutAndTakeOver(run: Run, t2: NsProcess, epoch1: number): Promise<
 }
 
 /** Checks for several heartbeats that tracker 2 is the one primary, both at its epoch. */
-async function onePrimary(t1: NsProcess, t2: NsProcess): Promise<void> {
+async function onePrimary(t1: TrackerProcess, t2: TrackerProcess): Promise<void> {
   for (let i = 0; i < 4; i++) {
-    const [s1, s2] = [await status(t1), await status(t2)];
+    const [s1, s2] = [await t1.status(), await t2.status()];
     assert.deepEqual(
       [s1.role, s2.role],
       ["secondary", "primary"],
@@ -256,16 +220,8 @@ async function onePrimary(t1: NsProcess, t2: NsProcess): Promise<void> {
 Deno.test("partition: a cut-off primary is replaced by the secondary within seconds, clients fail over without error, and after healing it steps down with no acknowledged write lost", async () => {
   await withRun(async (run) => {
     const { t1, t2, epoch1 } = await startPair(run);
-    const p = run.spawn("alice", run.topo.ns("c"), [
-      "peer",
-      `${run.topo.addr("c")}:6001`,
-      run.info,
-      "--state-dir",
-      `${run.dir}/alice`,
-      "--workers",
-      "1",
-    ]);
-    const alice = new Shell(p);
+    const sh = await run.shell("c", { label: "alice", stateDir: `${run.dir}/alice`, workers: 1 });
+    const alice = new Shell(sh);
     await alice.run("whoami"); // waits until the shell reads commands
 
     // Writes flow through the primary and are acknowledged by both.
@@ -291,20 +247,26 @@ Deno.test("partition: a cut-off primary is replaced by the secondary within seco
     }
     console.log(`partition: slowest write of the failed-over client took ${slowest} ms`);
     // No client reaches tracker 1: it never acknowledges anything alone.
-    assert.equal((await status(t2)).role, "primary", "tracker 2 took over");
+    assert.equal((await t2.status()).role, "primary", "tracker 2 took over");
 
     // Heal: the old primary sees the higher epoch, steps down and catches up.
     const healMark = t1.mark();
     const healAt = Date.now();
     await run.topo.heal("t1");
-    await t1.waitForLog(/Tracker 1 steps down to secondary/, healMark, HEAL_BOUND_MS);
-    await t1.waitForLog(/Caught up with the primary at index \d+/, healMark, HEAL_BOUND_MS);
+    await t1.waitForLog(/Tracker 1 steps down to secondary/, {
+      since: healMark,
+      timeoutMs: HEAL_BOUND_MS,
+    });
+    await t1.waitForLog(/Caught up with the primary at index \d+/, {
+      since: healMark,
+      timeoutMs: HEAL_BOUND_MS,
+    });
     console.log(
       `partition: tracker 1 stepped down and caught up ${Date.now() - healAt} ms after healing`,
     );
     await createGroup("after-heal");
     await onePrimary(t1, t2);
-    await waitFor(async () => (await status(t1)).index === (await status(t2)).index, {
+    await waitFor(async () => (await t1.status()).index === (await t2.status()).index, {
       timeoutMs: 5_000,
       what: "both trackers at the same last op",
     });
@@ -314,7 +276,7 @@ Deno.test("partition: a cut-off primary is replaced by the secondary within seco
     // (its port then refuses connections, so tracker 1 takes over at once).
     const lastMark = t1.mark();
     await t2.kill();
-    await t1.waitForLog(/Tracker 1 is now primary/, lastMark, 10_000);
+    await t1.waitForLog(/Tracker 1 is now primary/, { since: lastMark, timeoutMs: 10_000 });
     assert.deepEqual(await alice.groups(), acked, "tracker 1 holds every acknowledged write");
   });
 });
@@ -337,7 +299,7 @@ interface Write {
  * line, in order. Requests are pipelined to it.
  */
 class Writer {
-  readonly proc: NsProcess;
+  readonly proc: ShoalProcess;
   readonly tokens = new Map<string, string>();
   #seen = 0;
   #sent = 0;
@@ -493,7 +455,10 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
     const t1Mark = t1.mark();
     await cutAndTakeOver(run, t2, epoch1);
     // The cut-off primary notices the dead link and carries on alone.
-    await t1.waitForLog(/Secondary gone: primary carries on alone/, t1Mark, 10_000);
+    await t1.waitForLog(/Secondary gone: primary carries on alone/, {
+      since: t1Mark,
+      timeoutMs: 10_000,
+    });
 
     // Each side writes; the loser's writes clash with the winner's on purpose.
     const winnerWrites: Write[] = [
@@ -523,26 +488,34 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
       `partition: ${winnerWrites.length} writes acknowledged by tracker 2 and ` +
         `${loserWrites.length} by the cut-off tracker 1 alone in ${Date.now() - t0} ms`,
     );
-    const sides = [await status(t1), await status(t2)];
+    const sides = [await t1.status(), await t2.status()];
     assert.deepEqual(sides.map((s) => s.role), ["primary", "primary"], "a split brain");
 
     // Heal: tracker 1 steps down, keeps its writes, adopts tracker 2's state and sends them back.
     const [m1, m2] = [t1.mark(), t2.mark()];
     const healAt = Date.now();
     await run.topo.heal("t1");
-    await t1.waitForLog(/Tracker 1 steps down to secondary/, m1, HEAL_BOUND_MS);
+    await t1.waitForLog(/Tracker 1 steps down to secondary/, {
+      since: m1,
+      timeoutMs: HEAL_BOUND_MS,
+    });
     const kept = Number(
-      (await t1.waitForLog(/Tracker 1 keeps (\d+) writes it made alone/, m1, HEAL_BOUND_MS))[1],
+      (await t1.waitForLog(/Tracker 1 keeps (\d+) writes it made alone/, {
+        since: m1,
+        timeoutMs: HEAL_BOUND_MS,
+      }))[1],
     );
     const merged = await t2.waitForLog(
       /Merged the writes tracker 1 made alone: (\d+) applied, (\d+) conflicts, (\d+) already here/,
-      m2,
-      HEAL_BOUND_MS,
+      { since: m2, timeoutMs: HEAL_BOUND_MS },
     );
-    await t1.waitForLog(/The primary merged the writes tracker 1 made alone/, m1, HEAL_BOUND_MS);
-    let s1: Status, s2: Status;
+    await t1.waitForLog(/The primary merged the writes tracker 1 made alone/, {
+      since: m1,
+      timeoutMs: HEAL_BOUND_MS,
+    });
+    let s1: TrackerStatus, s2: TrackerStatus;
     await waitFor(async () => {
-      [s1, s2] = [await status(t1), await status(t2)];
+      [s1, s2] = [await t1.status(), await t2.status()];
       return s1.index === s2.index && s1.conflicts.length === s2.conflicts.length;
     }, { timeoutMs: HEAL_BOUND_MS, what: "both trackers at the same last op" });
     const identicalMs = Date.now() - healAt;
@@ -589,7 +562,7 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
     assert.deepEqual(probes[1]!.result, { ok: false, error: "wrong password for twin" });
 
     // Every acknowledged write is in both trackers' data folders, or listed as a conflict.
-    await waitFor(async () => (await status(t1)).index === (await status(t2)).index, {
+    await waitFor(async () => (await t1.status()).index === (await t2.status()).index, {
       what: "both trackers at the same last op after the probes",
     });
     // The secondary first: the primary alone appends nothing more (a lone

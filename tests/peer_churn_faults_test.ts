@@ -12,17 +12,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { CHANGE_CHECK_MS } from "../peer/shares/file_service.ts";
-import {
-  assertSameBytes,
-  delay,
-  GROUP,
-  parseListFiles,
-  type Peer,
-  sha1OfFile,
-  Swarm,
-  waitFor,
-  writeRandomFile,
-} from "./files_harness.ts";
+import { assertSameBytes, parseListFiles, sha1OfFile, writeRandomFile } from "./harness/files.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 import { prng } from "./_prng.ts";
 
 const MiB = 1024 * 1024;
@@ -49,14 +42,14 @@ const NAME = "churn.bin";
 /** One seeder slot: the label and state of the user, and its current process. */
 interface Seeder {
   label: string;
-  proc: Peer;
+  proc: PeerShell;
   /** False from the kill until the restarted process has resumed its session. */
   up: boolean;
   restarts: number;
 }
 
 /** The outcome of a download as printed by the downloader's shell. */
-function downloadEnded(p: Peer): "complete" | "failed" | null {
+function downloadEnded(p: PeerShell): "complete" | "failed" | null {
   const m = new RegExp(`download of ${NAME.replace(".", "\\.")} (complete|failed)`).exec(p.stdout);
   return (m?.[1] as "complete" | "failed" | undefined) ?? null;
 }
@@ -139,7 +132,7 @@ Deno.test(`downloads complete with the right bytes while seeders are killed and 
         restarts: 0,
       });
     }
-    const downloaders: Peer[] = [];
+    const downloaders: PeerShell[] = [];
     for (let i = 1; i <= DOWNLOADERS; i++) {
       downloaders.push(await s.member(`down${i}`, { workers: WORKERS }));
     }

@@ -14,16 +14,14 @@ import { hasBit } from "../shared/bitfield.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,
-  delay,
   exists,
-  GROUP,
   randomBytes,
   readDownloads,
   sha1OfFile,
-  Swarm,
-  waitFor,
   writeRandomFile,
-} from "./files_harness.ts";
+} from "./harness/files.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 const SIZE = 200 * 1024 * 1024;
 const PIECES = SIZE / PIECE_SIZE;

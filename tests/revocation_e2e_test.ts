@@ -10,7 +10,10 @@ import assert from "node:assert/strict";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Message } from "../shared/frame.ts";
 import { PieceClient, RawTracker } from "./fake_peer.ts";
-import { freePort, GROUP, type Peer, randomBytes, Swarm } from "./files_harness.ts";
+import { randomBytes } from "./harness/files.ts";
+import { freePort } from "./harness/ports.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
 
 /** The bound the issue sets: from the command's answer to the last byte received. */
 const REVOCATION_BOUND_MS = 1000;
@@ -77,7 +80,7 @@ async function refused(addr: string, hello: Message): Promise<string> {
 interface Case {
   what: string;
   /** Runs the revoking command; resolves when its answer arrives. */
-  revoke: (ctx: { alice: Peer; bob: RawTracker }) => Promise<void>;
+  revoke: (ctx: { alice: PeerShell; bob: RawTracker }) => Promise<void>;
   /** What the serving peer answers a new connection with the old grant. */
   after: RegExp;
   /** Whether another member (carol) shares the file too, so that it stays in the group. */

@@ -13,16 +13,14 @@ import { MAX_STRIKES, REFRESH_INTERVAL_MS } from "../peer/download/download.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,
-  delay,
-  GROUP,
   parseListFiles,
   randomBytes,
   readDownloads,
   sha1OfFile,
-  Swarm,
-  waitFor,
   writeRandomFile,
-} from "./files_harness.ts";
+} from "./harness/files.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { delay, waitFor } from "./harness/wait.ts";
 
 const MiB = 1024 * 1024;
 

@@ -10,18 +10,14 @@ import { PeerDb } from "../peer/store/peer_db.ts";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Message } from "../shared/frame.ts";
 import { type ClientEvent, PieceClient, RawTracker } from "./fake_peer.ts";
-import {
-  freePort,
-  GROUP,
-  parseListFiles,
-  type Peer,
-  Swarm,
-  waitFor,
-  writeRandomFile,
-} from "./files_harness.ts";
+import { parseListFiles, writeRandomFile } from "./harness/files.ts";
+import { freePort } from "./harness/ports.ts";
+import type { PeerShell } from "./harness/shell.ts";
+import { GROUP, Swarm } from "./harness/swarm.ts";
+import { waitFor } from "./harness/wait.ts";
 
 /** `list_files` of the group as seen by `who`, by name. */
-async function files(who: Peer) {
+async function files(who: PeerShell) {
   return parseListFiles(await who.run(`list_files ${GROUP}`));
 }
 
@@ -52,7 +48,7 @@ async function fetchPiece0(addr: string, grant: unknown, m: Record<string, unkno
 }
 
 /** Lines printed since `mark` that are not the shell's sync markers. */
-function since(p: Peer, mark: number): string {
+function since(p: PeerShell, mark: number): string {
   return p.stdout.slice(mark).split("\n").filter((l) => !/__sync_/.test(l)).join("\n");
 }
 

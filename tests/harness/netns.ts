@@ -13,13 +13,9 @@
  * `netem`) on both veth ends, so both directions are shaped.
  *
  * Without the rights to make namespaces, {@linkcode Testbed.create} returns a
- * "skipped: ..." reason and the dependent test prints it and passes.
+ * "skipped: ..." reason and the dependent test prints it and passes. A process
+ * runs on a host behind {@linkcode inNetns} (see tests/harness/process.ts).
  */
-import { MAIN, OutputCollector, waitFor } from "./harness.ts";
-
-/** The repository root, where `deno.json` lives (subprocesses run there). */
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
-const encoder = new TextEncoder();
 
 /** An `ip` or `tc` command could not run or failed. */
 export class NetnsError extends Error {
@@ -77,9 +73,13 @@ export class Testbed {
 
   /** The address of `host`. */
   addr(host: string): string {
+    return `${this.net}.${this.#index(host)}`;
+  }
+
+  #index(host: string): number {
     const k = this.#hosts.get(host);
-    if (k === undefined) throw new Error(`no host ${host} in the testbed`);
-    return `${this.net}.${k}`;
+    if (k === undefined) throw new NetnsError(`No host ${host} in the testbed`);
+    return k;
   }
 
   /**
@@ -118,21 +118,8 @@ export class Testbed {
         bed.#hosts.set(host, i + 1);
         const leg = `v${i + 1}`;
         // Both ends are created inside namespaces: no device ever appears on the host.
-        await run(
-          "ip",
-          "-n",
-          bed.hub,
-          "link",
-          "add",
-          leg,
-          "type",
-          "veth",
-          "peer",
-          "name",
-          "eth0",
-          "netns",
-          bed.ns(host),
-        );
+        const veth = ["type", "veth", "peer", "name", "eth0", "netns", bed.ns(host)];
+        await run("ip", "-n", bed.hub, "link", "add", leg, ...veth);
         await run("ip", "-n", bed.hub, "link", "set", leg, "master", "br0");
         await run("ip", "-n", bed.hub, "link", "set", leg, "up");
         await run("ip", "-n", bed.ns(host), "addr", "add", `${bed.addr(host)}/24`, "dev", "eth0");
@@ -146,9 +133,7 @@ export class Testbed {
   }
 
   #leg(host: string): string {
-    const k = this.#hosts.get(host);
-    if (k === undefined) throw new Error(`no host ${host} in the testbed`);
-    return `v${k}`;
+    return `v${this.#index(host)}`;
   }
 
   /** Drops every packet to and from `host` (its bridge port goes down). */
@@ -168,46 +153,18 @@ export class Testbed {
    */
   async shape(host: string, shape: Shape): Promise<void> {
     for (const [ns, dev] of [[this.ns(host), "eth0"], [this.hub, this.#leg(host)]] as const) {
-      await run("tc", "-n", ns, "qdisc", "del", "dev", dev, "root").catch(() => {});
+      const qdisc = (...args: string[]) => run("tc", "-n", ns, "qdisc", ...args);
+      await qdisc("del", "dev", dev, "root").catch(() => {});
       let parent = ["root"];
       if (shape.delay || shape.loss) {
-        const netem = ["delay", shape.delay ?? "0ms", ...(shape.loss ? ["loss", shape.loss] : [])];
-        await run(
-          "tc",
-          "-n",
-          ns,
-          "qdisc",
-          "add",
-          "dev",
-          dev,
-          "root",
-          "handle",
-          "1:",
-          "netem",
-          ...netem,
-        );
+        const loss = shape.loss ? ["loss", shape.loss] : [];
+        const netem = ["netem", "delay", shape.delay ?? "0ms", ...loss];
+        await qdisc("add", "dev", dev, "root", "handle", "1:", ...netem);
         parent = ["parent", "1:1"];
       }
       if (shape.rate) {
-        await run(
-          "tc",
-          "-n",
-          ns,
-          "qdisc",
-          "add",
-          "dev",
-          dev,
-          ...parent,
-          "handle",
-          "10:",
-          "tbf",
-          "rate",
-          shape.rate,
-          "burst",
-          "32kb",
-          "latency",
-          "100ms",
-        );
+        const tbf = ["tbf", "rate", shape.rate, "burst", "32kb", "latency", "100ms"];
+        await qdisc("add", "dev", dev, ...parent, "handle", "10:", ...tbf);
       }
     }
   }
@@ -220,89 +177,7 @@ export class Testbed {
   }
 }
 
-/** Options for {@linkcode NsProcess}. */
-export interface NsProcessOptions {
-  /** Extra environment variables. */
-  env?: Record<string, string>;
-  /** The module `deno run` starts (default main.ts: `shoal`). */
-  script?: string;
-}
-
-/** A `shoal` process (or `script`) started with `ip netns exec <ns>`, its output collected. */
-export class NsProcess {
-  readonly name: string;
-  readonly child: Deno.ChildProcess;
-  readonly stdout: OutputCollector;
-  readonly stderr: OutputCollector;
-  exit: Deno.CommandStatus | null = null;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(name: string, ns: string, args: string[], options: NsProcessOptions = {}) {
-    this.name = name;
-    const script = options.script ?? MAIN;
-    this.child = new Deno.Command("ip", {
-      // `ip netns exec` execs the command in place: the child's pid is deno's.
-      args: ["netns", "exec", ns, Deno.execPath(), "run", "--allow-all", script, ...args],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
-    }).spawn();
-    this.stdout = new OutputCollector(this.child.stdout);
-    this.stderr = new OutputCollector(this.child.stderr);
-    this.#stdin = this.child.stdin.getWriter();
-    this.child.status.then((s) => this.exit = s);
-  }
-
-  /** Length of the log so far, to wait only for lines logged after it. */
-  mark(): number {
-    return this.stderr.text.length;
-  }
-
-  /** Waits until the log (from offset `since`) matches `re`. */
-  async waitForLog(re: RegExp, since = 0, timeoutMs = 15_000): Promise<RegExpExecArray> {
-    try {
-      return await waitFor(() => {
-        if (this.exit) throw new Error(`${this.name} exited (${this.exit.code})`);
-        return re.exec(this.stderr.text.slice(since));
-      }, { timeoutMs, what: `${re} in the log of ${this.name}` });
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- ${this.name} ---\n${this.stderr.text}`);
-    }
-  }
-
-  /** Writes one line to stdin. */
-  async type(line: string): Promise<void> {
-    await this.#stdin.write(encoder.encode(line + "\n"));
-  }
-
-  /** Waits until stdout (from line `since`) has a line matching `re`; returns it. */
-  async waitForLine(re: RegExp, since = 0, timeoutMs = 15_000): Promise<string> {
-    try {
-      return await waitFor(() => {
-        const hit = this.stdout.lines().slice(since).find((l) => re.test(l));
-        if (hit !== undefined) return hit;
-        if (this.exit) throw new Error(`${this.name} exited (${this.exit.code})`);
-        return null;
-      }, { timeoutMs, what: `${re} in the output of ${this.name}` });
-    } catch (err) {
-      throw new Error(
-        `${(err as Error).message}\n--- ${this.name} stdout ---\n${this.stdout.text}\n` +
-          `--- ${this.name} stderr ---\n${this.stderr.text}`,
-      );
-    }
-  }
-
-  /** Kills the process (by its own pid) and waits for its output to end. */
-  async kill(signal: Deno.Signal = "SIGKILL"): Promise<void> {
-    if (!this.exit) {
-      try {
-        this.child.kill(signal);
-      } catch { /* already gone */ }
-    }
-    await this.child.status;
-    await this.#stdin.close().catch(() => {});
-    await Promise.all([this.stdout.done, this.stderr.done]);
-  }
+/** The command prefix that runs a process inside namespace `ns`. */
+export function inNetns(ns: string): string[] {
+  return ["ip", "netns", "exec", ns];
 }
