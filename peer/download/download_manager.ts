@@ -8,12 +8,19 @@ import { countBits, emptyBitfield, hasBit } from "../../shared/bitfield.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { checkFileName, clip } from "../../shared/names.ts";
-import { Download, LookupRefused, type LookupResult } from "./download.ts";
+import { DownloadDriver } from "./driver.ts";
+import {
+  fileMetaOf,
+  type LookupResult,
+  lookupResultOf,
+  lookupSources,
+  reportPieces,
+} from "./tracker_answers.ts";
 import { describeUnfinished, formatDownload } from "./download_view.ts";
-import type { DownloadRecord, FileMeta, PeerDb } from "../store/peer_db.ts";
+import type { DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import type { ServedFiles } from "../serve/served_files.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
-import type { WorkerPool } from "./worker_pool.ts";
+import type { TransferPool } from "./worker_pool.ts";
 import type { Verifier } from "../verify/verifier.ts";
 
 const logger = log("peer", "files");
@@ -33,12 +40,12 @@ export class FileError extends Error {
 export interface DownloadManagerDeps {
   db: PeerDb;
   served: ServedFiles;
-  pool: WorkerPool;
+  pool: TransferPool;
   client: Pick<TrackerClient, "request">;
   verifier: Pick<Verifier, "hashFile" | "followPrefix">;
   notify: (line: string) => void;
   /** A download ended (complete or failed), whichever user it belongs to. */
-  ended: (d: Download) => Promise<void>;
+  ended: (d: DownloadDriver) => Promise<void>;
 }
 
 /** Options for {@linkcode DownloadManager.wait}. */
@@ -52,7 +59,7 @@ export interface WaitOptions {
 /** Starts, controls and lists downloads; see the module comment. */
 export class DownloadManager {
   /** Downloads started in this process that are running or ended since (paused ones leave). */
-  readonly live: Download[] = [];
+  readonly live: DownloadDriver[] = [];
   #deps: DownloadManagerDeps;
   #user: string | null = null;
 
@@ -124,7 +131,7 @@ export class DownloadManager {
     if (await exists(final)) throw new FileError(`${final} already exists`);
     const res = await this.#deps.client.request("lookup_file", { group, name });
     if (!res.ok) throw new FileError(res.error);
-    const d = res.data as unknown as FileMeta;
+    const d = fileMetaOf(res.data);
     if (
       !Number.isSafeInteger(d.size) || d.size < 0 || !Number.isSafeInteger(d.pieceSize) ||
       d.pieceSize <= 0 || typeof d.pieces !== "string" || typeof d.sha1 !== "string"
@@ -153,7 +160,7 @@ export class DownloadManager {
     }
     this.#deps.db.putDownload(rec);
     // The lookup's peers and grant start the download without asking again.
-    this.#begin(rec, res.data as unknown as LookupResult);
+    this.#begin(rec, lookupResultOf(res.data));
     return `downloading ${name} from ${group} into ${dest} (${n} pieces); see show_downloads`;
   }
 
@@ -334,7 +341,7 @@ export class DownloadManager {
   }
 
   /** The running (or verifying) download object of a record, if any. */
-  #liveOf(rec: DownloadRecord): Download | undefined {
+  #liveOf(rec: DownloadRecord): DownloadDriver | undefined {
     return this.live.find((d) => isRunning(d) && sameDownload(d.rec, rec));
   }
 
@@ -346,17 +353,17 @@ export class DownloadManager {
    * Stops a download's transfers for good (it is started afresh to
    * continue): `pause()` or `stop()`.
    */
-  #halt(d: Download, how: "pause" | "stop"): void {
+  #halt(d: DownloadDriver, how: "pause" | "stop"): void {
     if (how === "pause") d.pause();
     else d.stop();
   }
 
-  #forget(d: Download): void {
+  #forget(d: DownloadDriver): void {
     const i = this.live.indexOf(d);
     if (i >= 0) this.live.splice(i, 1);
   }
 
-  #percent(rec: DownloadRecord, d?: Download): string {
+  #percent(rec: DownloadRecord, d?: DownloadDriver): string {
     const n = Math.ceil(rec.size / rec.pieceSize);
     const have = d?.haveCount ?? countBits(this.#deps.db.withPieces(rec).have, n);
     return `${(n === 0 ? 100 : (100 * have) / n).toFixed(1)}%`;
@@ -440,12 +447,10 @@ export class DownloadManager {
   }
 
   #begin(rec: DownloadRecord, lookup?: LookupResult): void {
-    const dl = new Download(rec, {
-      lookup: (group, name) => this.#lookup(group, name),
-      report: async (group, name, pieces) => {
-        const res = await this.#deps.client.request("report_pieces", { group, name, pieces });
-        if (!res.ok) throw new Error(res.error);
-      },
+    const { client } = this.#deps;
+    const dl = new DownloadDriver(rec, {
+      lookup: (group, name) => lookupSources(client, { group, name }),
+      report: (group, name, pieces) => reportPieces(client, { group, name }, pieces),
       db: this.#deps.db,
       served: this.#deps.served,
       pool: this.#deps.pool,
@@ -453,19 +458,11 @@ export class DownloadManager {
       finished: (d) => this.#deps.ended(d),
     });
     this.live.push(dl);
-    dl.start(lookup).catch((err) =>
-      logger.error("Download failed to start: {error}", { error: describeError(err) })
-    );
-  }
-
-  async #lookup(group: string, name: string): Promise<LookupResult> {
-    const res = await this.#deps.client.request("lookup_file", { group, name });
-    if (!res.ok) throw new LookupRefused(res.error);
-    return res.data as unknown as LookupResult;
+    dl.start(lookup);
   }
 }
 
-function isRunning(d: Download): boolean {
+function isRunning(d: DownloadDriver): boolean {
   return d.status === "D" || d.status === "V";
 }
 

@@ -1,23 +1,36 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { setBit } from "../../shared/bitfield.ts";
-import { Download, type DownloadDeps, LookupRefused } from "./download.ts";
+import { type DownloadDeps, DownloadDriver } from "./driver.ts";
+import { LookupRefused } from "./tracker_answers.ts";
 import type { PrefixHash } from "../verify/prefix_hash.ts";
 import { type DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import { ServedFiles } from "../serve/served_files.ts";
-import type { WorkerPool } from "./worker_pool.ts";
+import type { WorkerEvent } from "./transfer_protocol.ts";
+import type { OpenSpec, TransferPool } from "./worker_pool.ts";
+
+/** A fake transfer pool: the methods the test gives, the others doing nothing. */
+function fakePool(over: Partial<TransferPool> = {}): TransferPool {
+  return {
+    open: () => 0,
+    get: () => {},
+    close: () => {},
+    drain: () => Promise.resolve(),
+    ...over,
+  };
+}
 
 /** A download with fake deps: `pool` and `lookup` from the test, no whole-file hash answers. */
 function newDownload(
   rec: DownloadRecord,
-  deps: { db: PeerDb; pool: WorkerPool; lookup: DownloadDeps["lookup"] },
-): Download {
+  deps: { db: PeerDb; pool: TransferPool; lookup: DownloadDeps["lookup"] },
+): DownloadDriver {
   const silent: PrefixHash = {
     advance: () => {},
     finish: () => new Promise(() => {}),
     cancel: () => {},
   };
-  return new Download(rec, {
+  return new DownloadDriver(rec, {
     lookup: deps.lookup,
     report: () => Promise.resolve(),
     db: deps.db,
@@ -73,21 +86,20 @@ Deno.test("a download stopped by a shutdown during its final hash is kept for th
       finish: () => new Promise((_, reject) => hash.fail = reject),
       cancel: () => {},
     };
-    const d = new Download(rec, {
+    const d = new DownloadDriver(rec, {
       lookup: () => Promise.reject(new Error("not asked: every piece is verified")),
       report: () => Promise.resolve(),
       db,
       served: new ServedFiles(),
-      pool: { drain: () => Promise.resolve() } as unknown as WorkerPool,
+      pool: fakePool(),
       wholeHasher: () => stoppedHash,
       finished: () => Promise.resolve(),
     });
-    const started = d.start();
+    d.start();
     while (hash.fail === null) await new Promise((r) => setTimeout(r, 1));
     assert.equal(d.status, "V");
     d.stop();
     hash.fail(new Error("stopped"));
-    await started;
     await d.done;
     assert.notEqual(d.status, "F");
     assert.equal(db.downloads()[0]?.status, "D", "still an unfinished download in peer.db");
@@ -110,8 +122,8 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
       db.putDownload(rec);
       const asked = new Map<number, number>();
       let conns = 0;
-      const pool = {
-        open: (spec: { addr: { port: number } }, onEvent: (e: unknown) => void) => {
+      const pool = fakePool({
+        open: (spec: OpenSpec, onEvent: (e: WorkerEvent) => void) => {
           const conn = ++conns;
           if (spec.addr.port < 9001 + dead) {
             queueMicrotask(() => onEvent({ type: "failed", conn, error: "connection refused" }));
@@ -121,10 +133,8 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
           queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
           return conn;
         },
-        get: (conn: number) => asked.set(conn, asked.get(conn)! + 1),
-        close: () => {},
-        drain: () => Promise.resolve(),
-      } as unknown as WorkerPool;
+        get: (conn: number) => void asked.set(conn, asked.get(conn)! + 1),
+      });
       const d = newDownload(rec, {
         db,
         pool: pool,
@@ -135,7 +145,7 @@ Deno.test("a download keeps 16 requests in flight over all its connections, 2 to
         addr: `127.0.0.1:${9001 + i}`,
         have: "all",
       }));
-      await d.start({ peers: list, grant: {} });
+      d.start({ peers: list, grant: {} });
       for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 1));
       const counts = [...asked.values()];
       const live = peers === 1 ? 2 : peers - dead; // two connections to a lone peer, else one each
@@ -158,25 +168,24 @@ Deno.test("a source the trackers no longer list that stops delivering is dropped
     db.putDownload(rec);
     // Port 9001 opens and then answers nothing (its host vanished); 9002 is healthy.
     const portOf = new Map<number, number>();
-    const events = new Map<number, (e: unknown) => void>();
+    const events = new Map<number, (e: WorkerEvent) => void>();
     const asked = new Map<number, number[]>([[9001, []], [9002, []]]);
     const closed: number[] = [];
     let conns = 0;
-    const pool = {
-      open: (spec: { addr: { port: number } }, onEvent: (e: unknown) => void) => {
+    const pool = fakePool({
+      open: (spec: OpenSpec, onEvent: (e: WorkerEvent) => void) => {
         const conn = ++conns;
         portOf.set(conn, spec.addr.port);
         events.set(conn, onEvent);
         queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
         return conn;
       },
-      get: (conn: number, piece: number) => asked.get(portOf.get(conn)!)!.push(piece),
+      get: (conn: number, piece: number) => void asked.get(portOf.get(conn)!)!.push(piece),
       close: (conn: number) => {
         closed.push(portOf.get(conn)!);
         queueMicrotask(() => events.get(conn)!({ type: "failed", conn, error: "closed" }));
       },
-      drain: () => Promise.resolve(),
-    } as unknown as WorkerPool;
+    });
     const silent = { user: "a", addr: "127.0.0.1:9001", have: "all" };
     const healthy = { user: "b", addr: "127.0.0.1:9002", have: "all" };
     // Every later lookup: the trackers have dropped the silent peer.
@@ -185,7 +194,7 @@ Deno.test("a source the trackers no longer list that stops delivering is dropped
       pool: pool,
       lookup: () => Promise.resolve({ peers: [healthy], grant: {} }),
     });
-    await d.start({ peers: [silent], grant: {} });
+    d.start({ peers: [silent], grant: {} });
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(
       new Set(asked.get(9001)),
@@ -220,11 +229,11 @@ Deno.test("a download whose only source is offline is stalled with the reason; a
       Promise.resolve({ peers: [], grant: {} });
     const d = newDownload(rec, {
       db,
-      pool: { drain: () => Promise.resolve(), close: () => {} } as unknown as WorkerPool,
+      pool: fakePool(),
       lookup: () => answer(),
     });
     assert.equal(d.stalled, null, "nothing is known before the first lookup");
-    await d.start({ peers: [], grant: {} });
+    d.start({ peers: [], grant: {} });
     assert.equal(d.stalled, "no online peer has 40 of 41 pieces");
     // One refusal is not enough (a partition merge may restore the file a moment later): two are.
     let refused = 0;
@@ -258,28 +267,27 @@ Deno.test("a paused download stays paused: the failed events of the connections 
     const n = 8;
     const rec = record(dir, n, new Uint8Array(1));
     db.putDownload(rec);
-    const events = new Map<number, (e: unknown) => void>();
+    const events = new Map<number, (e: WorkerEvent) => void>();
     let opens = 0;
     let gets = 0;
-    const pool = {
-      open: (_spec: unknown, onEvent: (e: unknown) => void) => {
+    const pool = fakePool({
+      open: (_spec: OpenSpec, onEvent: (e: WorkerEvent) => void) => {
         const conn = ++opens;
         events.set(conn, onEvent);
         queueMicrotask(() => onEvent({ type: "opened", conn, have: "all" }));
         return conn;
       },
-      get: () => gets++,
+      get: () => void gets++,
       close: (conn: number) =>
         queueMicrotask(() => events.get(conn)!({ type: "failed", conn, error: "closed" })),
-      drain: () => Promise.resolve(),
-    } as unknown as WorkerPool;
+    });
     const seeder = { user: "a", addr: "127.0.0.1:9001", have: "all" };
     const d = newDownload(rec, {
       db,
       pool: pool,
       lookup: () => Promise.resolve({ peers: [seeder], grant: {} }),
     });
-    await d.start({ peers: [seeder], grant: {} });
+    d.start({ peers: [seeder], grant: {} });
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(opens, 2);
     d.pause();

@@ -1,12 +1,29 @@
 /** How downloads are shown by `show_downloads` and by `wait` when it times out. */
 import { countBits } from "../../shared/bitfield.ts";
-import type { Download } from "./download.ts";
 import type { DownloadRecord } from "../store/peer_db.ts";
+import type { SessionStatus } from "./session.ts";
+
+/** What the view reads of a download that runs in this process (a {@link ./driver.ts} driver). */
+export interface LiveDownload {
+  readonly rec: DownloadRecord;
+  /** Pieces in the file. */
+  readonly n: number;
+  /** Verified pieces. */
+  readonly haveCount: number;
+  readonly status: SessionStatus;
+  readonly error: string | null;
+  /** Why it cannot finish now, or null. */
+  readonly stalled: string | null;
+  /** Bytes per second. */
+  readonly rate: number;
+  /** Connected peers. */
+  readonly peerCount: number;
+}
 
 /** What {@linkcode formatDownload} knows besides the record. */
 export interface ViewOptions {
   /** The running download of the record, if it runs in this process. */
-  live?: Download;
+  live?: LiveDownload;
   /** Set when every user's downloads are listed: whose this one is. */
   owner?: string;
 }
@@ -56,7 +73,7 @@ export function formatDownload(rec: DownloadRecord, options: ViewOptions = {}): 
 }
 
 /** A download `wait` gave up on: `[g1] a.bin (stalled: ...)`, `[g1] b.bin (42.0%)`. */
-export function describeUnfinished(d: Download): string {
+export function describeUnfinished(d: LiveDownload): string {
   const head = `[${d.rec.group}] ${d.rec.name}`;
   if (d.status === "V") return `${head} (verifying)`;
   const stalled = d.stalled;

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { emptyBitfield, setBit } from "../../shared/bitfield.ts";
-import { describeUnfinished, formatDownload } from "./download_view.ts";
-import type { Download } from "./download.ts";
+import { describeUnfinished, formatDownload, type LiveDownload } from "./download_view.ts";
 import type { DownloadRecord } from "../store/peer_db.ts";
 
 function rec(over: Partial<DownloadRecord> = {}): DownloadRecord {
@@ -24,7 +23,7 @@ function rec(over: Partial<DownloadRecord> = {}): DownloadRecord {
 }
 
 /** The parts of a running download that the view reads. */
-function live(over: Partial<Download>): Download {
+function live(over: Partial<LiveDownload>): LiveDownload {
   return {
     status: "D",
     stalled: null,
@@ -35,7 +34,7 @@ function live(over: Partial<Download>): Download {
     error: null,
     rec: rec(),
     ...over,
-  } as unknown as Download;
+  };
 }
 
 Deno.test("formatDownload() shows each state of a download from its record", () => {

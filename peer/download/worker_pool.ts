@@ -34,8 +34,23 @@ interface Share {
  */
 export const CONNS_PER_WORKER = 2;
 
+/** What a connection is opened with: the `open` command without its connection id. */
+export type OpenSpec = Omit<Extract<WorkerCommand, { type: "open" }>, "conn" | "type">;
+
+/** What a download needs of the transfer workers (tests pass small fakes). */
+export interface TransferPool {
+  /** Opens a connection; `onEvent` gets its events. Returns its id. */
+  open(spec: OpenSpec, onEvent: (e: WorkerEvent) => void): number;
+  /** Asks connection `conn` for a piece. */
+  get(conn: number, piece: number): void;
+  /** Closes connection `conn`; its `failed` event still arrives. */
+  close(conn: number): void;
+  /** Resolves once every write queued for `path` is done. */
+  drain(path: string): Promise<void>;
+}
+
 /** Transfer workers, started as connections need them, up to a fixed number. */
-export class WorkerPool {
+export class WorkerPool implements TransferPool {
   #size: number;
   #slots: Slot[] = [];
   /** The worker of each open connection. */
@@ -60,10 +75,7 @@ export class WorkerPool {
    * Opens a connection in one of the workers; `onEvent` receives that
    * connection's events. Returns the connection id for `get` and `close`.
    */
-  open(
-    cmd: Omit<Extract<WorkerCommand, { type: "open" }>, "conn" | "type">,
-    onEvent: (e: WorkerEvent) => void,
-  ): number {
+  open(cmd: OpenSpec, onEvent: (e: WorkerEvent) => void): number {
     const conn = ++this.#ids;
     const shares = this.#byPath.get(cmd.path) ?? [];
     this.#byPath.set(cmd.path, shares);

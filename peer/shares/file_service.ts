@@ -13,7 +13,7 @@ import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { checkFileName } from "../../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
-import type { Download } from "../download/download.ts";
+import type { DownloadDriver } from "../download/driver.ts";
 import { DownloadManager, FileError, type WaitOptions } from "../download/download_manager.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { type FileMeta, PeerDb, type ShareRecord } from "../store/peer_db.ts";
@@ -282,7 +282,7 @@ export class FileService {
     return this.#user;
   }
 
-  async #finished(d: Download): Promise<void> {
+  async #finished(d: DownloadDriver): Promise<void> {
     try {
       await this.#announceEnd(d);
     } finally {
@@ -300,7 +300,7 @@ export class FileService {
     }
   }
 
-  async #announceEnd(d: Download): Promise<void> {
+  async #announceEnd(d: DownloadDriver): Promise<void> {
     if (d.status === "F") {
       this.#opts.notify(`download of ${d.rec.name} failed: ${d.error}`);
       return;
