@@ -15,6 +15,7 @@ import { ConnectionError, ProtocolError } from "../../shared/errors.ts";
 import type { Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { HELLO_MAX_SKEW_MS, mac, randomHex, verifyMac } from "./cluster_key.ts";
+import { decodeLinkMessage, type LinkMessage, LinkMessageError } from "./link_messages.ts";
 
 /** How long the whole link handshake may take. */
 export const LINK_HANDSHAKE_TIMEOUT_MS = 3000;
@@ -45,6 +46,16 @@ export async function* jsonMessages(conn: FramedConn): AsyncGenerator<Message> {
   }
 }
 
+/** The handshake message `msg` is, or null when it is malformed. */
+function decodeOrNull(msg: Message): LinkMessage | null {
+  try {
+    return decodeLinkMessage(msg);
+  } catch (err) {
+    if (err instanceof LinkMessageError) return null;
+    throw err;
+  }
+}
+
 async function next(gen: AsyncGenerator<Message>, conn: FramedConn): Promise<Message> {
   const timer = setTimeout(() => conn.close(), LINK_HANDSHAKE_TIMEOUT_MS);
   try {
@@ -59,7 +70,7 @@ async function next(gen: AsyncGenerator<Message>, conn: FramedConn): Promise<Mes
 /** Dials the other tracker and authenticates the link. */
 export async function dialLink(
   to: Endpoint,
-  me: number,
+  me: 1 | 2,
   key: CryptoKey,
   options: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<Link> {
@@ -73,23 +84,28 @@ export async function dialLink(
   try {
     const nonce = randomHex(16);
     const ts = Date.now();
-    await conn.send({
+    const hello: LinkMessage = {
       t: "link_hello",
       n: me,
       nonce,
       ts,
       mac: await mac(key, "hello", me, nonce, ts),
-    });
+    };
+    await conn.send(hello);
     const messages = jsonMessages(conn);
-    const welcome = await next(messages, conn);
+    const welcome = decodeOrNull(await next(messages, conn));
     if (
-      welcome.t !== "link_welcome" || typeof welcome.nonce !== "string" ||
-      !(await verifyMac(key, welcome.mac, "welcome", welcome.n as number, nonce, welcome.nonce))
+      welcome?.t !== "link_welcome" ||
+      !(await verifyMac(key, welcome.mac, "welcome", welcome.n, nonce, welcome.nonce))
     ) {
       throw new ProtocolError("The other tracker failed the cluster key check");
     }
     conn.setMaxFrame(MAX_LINK_FRAME);
-    await conn.send({ t: "link_confirm", mac: await mac(key, "confirm", me, welcome.nonce) });
+    const confirm: LinkMessage = {
+      t: "link_confirm",
+      mac: await mac(key, "confirm", me, welcome.nonce),
+    };
+    await conn.send(confirm);
     return { conn, dialer: me, messages };
   } catch (err) {
     conn.close();
@@ -106,31 +122,32 @@ export async function acceptLink(
   conn: FramedConn,
   messages: AsyncGenerator<Message>,
   hello: Message,
-  me: number,
+  me: 1 | 2,
   key: CryptoKey,
 ): Promise<Link | null> {
-  const { n, nonce, ts } = hello;
   const now = Date.now();
   for (const [k, exp] of seenNonces) if (exp < now) seenNonces.delete(k);
+  const h = decodeOrNull(hello);
   if (
-    (n !== 1 && n !== 2) || n === me || typeof nonce !== "string" || nonce.length > 64 ||
-    typeof ts !== "number" || Math.abs(now - ts) > HELLO_MAX_SKEW_MS || seenNonces.has(nonce) ||
-    !(await verifyMac(key, hello.mac, "hello", n, nonce, ts))
+    h?.t !== "link_hello" || h.n === me || Math.abs(now - h.ts) > HELLO_MAX_SKEW_MS ||
+    seenNonces.has(h.nonce) || !(await verifyMac(key, h.mac, "hello", h.n, h.nonce, h.ts))
   ) {
     conn.close();
     return null;
   }
+  const { n, nonce } = h;
   seenNonces.set(nonce, now + 2 * HELLO_MAX_SKEW_MS);
   const mine = randomHex(16);
   try {
-    await conn.send({
+    const welcome: LinkMessage = {
       t: "link_welcome",
       n: me,
       nonce: mine,
       mac: await mac(key, "welcome", me, nonce, mine),
-    });
-    const confirm = await next(messages, conn);
-    if (confirm.t !== "link_confirm" || !(await verifyMac(key, confirm.mac, "confirm", n, mine))) {
+    };
+    await conn.send(welcome);
+    const confirm = decodeOrNull(await next(messages, conn));
+    if (confirm?.t !== "link_confirm" || !(await verifyMac(key, confirm.mac, "confirm", n, mine))) {
       conn.close();
       return null;
     }
