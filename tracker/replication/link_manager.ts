@@ -1,14 +1,17 @@
 /**
  * Keeps one authenticated link to the other tracker: dials it while there is
  * none, takes accepted links, keeps the one tracker 1 dialed when both come
- * up, sends heartbeats and closes a link that misses three. What the messages
- * mean is the node's business ({@linkcode LinkEvents}).
+ * up, sends heartbeats and closes a link that misses three. It decodes what
+ * arrives (and reassembles fragments); what the messages mean is the node's
+ * business ({@linkcode LinkEvents}).
  */
-import type { Message } from "../../shared/frame.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { dialLink, type Link } from "./link.ts";
+import { Reassembly } from "./link_chunks.ts";
+import { decodeAssembled, decodeLinkMessage, type LinkMessage } from "./link_messages.ts";
+import { send } from "./link_send.ts";
 import type { TrackerView } from "./roles.ts";
 
 const logger = log("tracker", "replication");
@@ -28,6 +31,8 @@ export interface ActiveLink extends Link {
   /** Primary side: highest index the secondary has persisted. */
   acked: number;
   timer: ReturnType<typeof setInterval>;
+  /** The fragmented message arriving on this link, if any. */
+  fragments: Reassembly;
 }
 
 /** What the node does with the link. */
@@ -37,7 +42,7 @@ export interface LinkEvents {
   /** True while a lost link should be redialed quickly. */
   fastDial(): boolean;
   /** A message arrived on the link in use; throwing closes the link. */
-  message(l: ActiveLink, msg: Message): void;
+  message(l: ActiveLink, msg: LinkMessage): void;
   /** The link in use is gone (`replaced`: by a duplicate the other side also keeps). */
   lost(l: ActiveLink, replaced: boolean): void;
   /** A dial failed. */
@@ -113,9 +118,10 @@ export class LinkManager {
       followerLive: false,
       acked: 0,
       timer: setInterval(() => this.#heartbeat(active), this.#opts.heartbeatMs),
+      fragments: new Reassembly(),
     };
     this.current = active;
-    active.conn.send({ t: "state", ...this.#events.view() }).catch(() => {});
+    send(active.conn, { t: "state", ...this.#events.view() });
     this.#run(active);
   }
 
@@ -147,10 +153,15 @@ export class LinkManager {
 
   async #run(l: ActiveLink): Promise<void> {
     try {
-      for await (const msg of l.messages) {
+      for await (const raw of l.messages) {
         if (this.current !== l) break;
         l.lastSeen = Date.now();
-        this.#events.message(l, msg);
+        const msg = decodeLinkMessage(raw);
+        if (msg.t !== "fragment") this.#events.message(l, msg);
+        else {
+          const text = l.fragments.push(msg);
+          if (text !== null) this.#events.message(l, decodeAssembled(text));
+        }
       }
     } catch (err) {
       logger.warn("Tracker link failed: {error}", { error: describeError(err) });
@@ -172,6 +183,6 @@ export class LinkManager {
       l.conn.close();
       return;
     }
-    l.conn.send({ t: "hb", ...this.#events.view() }).catch(() => {});
+    send(l.conn, { t: "hb", ...this.#events.view() });
   }
 }

@@ -5,10 +5,11 @@
  * tracker that crashes in between sends them again after its restart.
  */
 import { describeError } from "../../shared/errors.ts";
-import type { Message } from "../../shared/frame.ts";
 import { log } from "../../shared/log.ts";
 import { entryId, tailToSend } from "../state/merge.ts";
-import { MERGE_BATCH, parseTail } from "./merge_wire.ts";
+import type { MergeMessage } from "./link_messages.ts";
+import { mergeMessages } from "./link_send.ts";
+import { parseTail } from "./merge_wire.ts";
 import type { LogEntry } from "../state/ops.ts";
 import type { TrackerState } from "../state/state.ts";
 import type { Store } from "../store/store.ts";
@@ -83,20 +84,10 @@ export class KeptTail {
     return added.length;
   }
 
-  /** The `merge` frames that carry every kept entry; they count as sent. */
-  frames(): Message[] {
-    const out: Message[] = [];
-    const all = this.#entries;
-    for (let i = 0; i < all.length; i += MERGE_BATCH) {
-      out.push({
-        t: "merge",
-        entries: all.slice(i, i + MERGE_BATCH),
-        first: i === 0,
-        last: i + MERGE_BATCH >= all.length,
-      });
-    }
-    this.#sent = all.length;
-    return out;
+  /** The `merge` messages (with their sizes) that carry every kept entry; they count as sent. */
+  frames(): { msg: MergeMessage; size: number }[] {
+    this.#sent = this.#entries.length;
+    return mergeMessages(this.#entries);
   }
 
   /** The other tracker applied (or refused) every entry sent: they are forgotten. */
