@@ -45,14 +45,63 @@ export function nextEpoch(above: number, n: 1 | 2): number {
   return e;
 }
 
-/** Reads a `state` or `hb` message of the tracker link; throws if it is malformed. */
-export function parseView(msg: Record<string, unknown>): TrackerView {
-  const { n, role, epoch, index, lastEpoch } = msg;
-  if (
-    (n !== 1 && n !== 2) || (role !== "primary" && role !== "secondary" && role !== "starting") ||
-    typeof epoch !== "number" || typeof index !== "number" || typeof lastEpoch !== "number"
-  ) {
-    throw new Error("malformed tracker state message");
+/** Whether a heartbeat shows the two trackers disagree on their roles (the link is then renegotiated). */
+export function rolesDisagree(me: { role: Role; epoch: number }, other: TrackerView): boolean {
+  const consistent = (me.role === "primary" && other.role === "secondary") ||
+    (me.role === "secondary" && other.role === "primary");
+  return !consistent || (other.epoch > me.epoch && me.role === "primary");
+}
+
+/** What a tracker knows when a dial to the other fails. */
+export interface DialFailure {
+  role: Role;
+  /** The role persisted before this start (null: never had one). */
+  lastRole: string | null;
+  /** A link is up anyway (the other dialed in). */
+  linked: boolean;
+  /** It was catching up (persisted): it must not take over with a partial log. */
+  syncing: boolean;
+  /** The other's host refused the connection: nothing listens there. */
+  refused: boolean;
+  now: number;
+  startedAt: number;
+  /** When a secondary lost the link (0: not lost). */
+  lostAt: number;
+  graceMs: number;
+  /** How long a tracker that was secondary waits at start for the other. */
+  startWaitMs: number;
+}
+
+/** What to do after a failed dial. */
+export type DialDecision =
+  /** Nothing: a link is up, or a secondary waits out its grace period (from `lostAt`). */
+  | { do: "wait"; lostAt?: number }
+  /** Wait for the other: this tracker was catching up and holds a partial log. */
+  | { do: "wait_catching_up" }
+  /** Wait for the other: this tracker was secondary before it stopped. */
+  | { do: "wait_at_start" }
+  /** Become primary. */
+  | { do: "promote" };
+
+/**
+ * Decides what a failed dial means. A starting tracker takes over unless it
+ * was secondary (then it gives the other `startWaitMs` to come back: it may
+ * lack writes the primary acknowledged alone); a secondary takes over once
+ * the other is refused or its grace period is over; a tracker catching up
+ * never does by itself.
+ */
+export function afterDialFailure(s: DialFailure): DialDecision {
+  if (s.linked || s.syncing) {
+    return s.syncing && s.role !== "primary" ? { do: "wait_catching_up" } : { do: "wait" };
   }
-  return { n, role, epoch, index, lastEpoch };
+  if (s.role === "starting") {
+    const waiting = s.lastRole === "secondary" && s.now - s.startedAt < s.startWaitMs;
+    return waiting ? { do: "wait_at_start" } : { do: "promote" };
+  }
+  if (s.role === "secondary") {
+    const lostAt = s.lostAt === 0 ? s.now : s.lostAt;
+    if (s.refused || s.now - lostAt >= s.graceMs) return { do: "promote" };
+    return { do: "wait", lostAt };
+  }
+  return { do: "wait" };
 }
