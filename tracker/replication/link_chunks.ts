@@ -71,7 +71,7 @@ export function jsonSize(v: unknown): number {
 
 /**
  * Cuts `text` into pieces of at most `units` (default {@linkcode FRAME_BUDGET}),
- * never between the two halves of a surrogate pair.
+ * never between the two halves of a surrogate pair (for `units` of 2 or more).
  */
 export function fragmentText(text: string, units = FRAME_BUDGET): string[] {
   const out: string[] = [];

@@ -4,13 +4,21 @@
  * frame in fragments (link_chunks.ts). Sends are queued in order and never
  * awaited: a failed send shows as the link closing.
  */
-import type { FramedConn } from "../../shared/conn.ts";
+import type { Message } from "../../shared/frame.ts";
 import type { LogEntry } from "../state/ops.ts";
 import { batchBySize, fragmentText, jsonSize, MAX_WHOLE } from "./link_chunks.ts";
 import type { FragmentMessage, LinkMessage, MergeMessage } from "./link_messages.ts";
 
+/** Room for a batch's envelope (`{"t":"entries","entries":[...]}`) in its size. */
+const BATCH_ENVELOPE = 64;
+
+/** What sending needs of a connection (a `FramedConn` in use). */
+export interface LinkConn {
+  send(msg: Message): Promise<void>;
+}
+
 /** Sends a message that fits one frame (a view, an ack, a small answer). */
-export function send(conn: FramedConn, msg: LinkMessage): void {
+export function send(conn: LinkConn, msg: LinkMessage): void {
   conn.send(msg).catch(() => {});
 }
 
@@ -19,7 +27,7 @@ export function send(conn: FramedConn, msg: LinkMessage): void {
  * ({@linkcode MAX_WHOLE}), else in fragments. `size`, when given, bounds the
  * length of that text from above and saves measuring it.
  */
-export function sendLong(conn: FramedConn, msg: LinkMessage, size?: number): void {
+export function sendLong(conn: LinkConn, msg: LinkMessage, size?: number): void {
   if (size !== undefined && size <= MAX_WHOLE) return send(conn, msg);
   const text = JSON.stringify(msg);
   if (text.length <= MAX_WHOLE) return send(conn, msg);
@@ -29,9 +37,6 @@ export function sendLong(conn: FramedConn, msg: LinkMessage, size?: number): voi
     send(conn, f);
   });
 }
-
-/** Room for a batch's envelope (`{"t":"entries","entries":[...]}`) in its size. */
-const BATCH_ENVELOPE = 64;
 
 /** Log entries cut into batches for `entries` or `merge` frames, each with its size. */
 function sizedBatches(entries: readonly LogEntry[]): { batch: LogEntry[]; size: number }[] {
@@ -43,7 +48,7 @@ function sizedBatches(entries: readonly LogEntry[]): { batch: LogEntry[]; size: 
 }
 
 /** Sends consecutive log entries in `entries` frames bounded by size. */
-export function sendEntries(conn: FramedConn, entries: readonly LogEntry[]): void {
+export function sendEntries(conn: LinkConn, entries: readonly LogEntry[]): void {
   for (const { batch, size } of sizedBatches(entries)) {
     sendLong(conn, { t: "entries", entries: batch }, size);
   }

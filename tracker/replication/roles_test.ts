@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { nextEpoch, type Role, shouldLead, type TrackerView } from "./roles.ts";
+import {
+  afterDialFailure,
+  type DialDecision,
+  type DialFailure,
+  nextEpoch,
+  type Role,
+  rolesDisagree,
+  shouldLead,
+  type TrackerView,
+} from "./roles.ts";
 
 function view(n: 1 | 2, role: Role, epoch: number, index = 10, lastEpoch = epoch): TrackerView {
   return { n, role, epoch, index, lastEpoch };
@@ -90,4 +99,55 @@ Deno.test("nextEpoch() gives odd epochs to tracker 1 and even ones to tracker 2,
     3,
     2,
   ]);
+});
+
+const failure = (over: Partial<DialFailure>): DialFailure => ({
+  role: "starting",
+  lastRole: null,
+  linked: false,
+  syncing: false,
+  refused: false,
+  now: 10_000,
+  startedAt: 10_000,
+  lostAt: 0,
+  graceMs: 300,
+  startWaitMs: 3000,
+  ...over,
+});
+
+Deno.test("afterDialFailure() decides who takes over when the other cannot be reached", () => {
+  const cases: [string, Partial<DialFailure>, DialDecision][] = [
+    ["a new tracker alone", {}, { do: "promote" }],
+    ["one that was primary", { lastRole: "primary" }, { do: "promote" }],
+    ["one that was secondary, early", { lastRole: "secondary", now: 12_000 }, {
+      do: "wait_at_start",
+    }],
+    ["one that was secondary, after the wait", { lastRole: "secondary", now: 13_000 }, {
+      do: "promote",
+    }],
+    ["a link is up anyway", { linked: true }, { do: "wait" }],
+    ["catching up", { syncing: true }, { do: "wait_catching_up" }],
+    ["catching up, linked", { syncing: true, linked: true }, { do: "wait_catching_up" }],
+    ["a primary catching up (forced)", { role: "primary", syncing: true }, { do: "wait" }],
+    ["a primary alone", { role: "primary" }, { do: "wait" }],
+    ["a secondary that just lost the link", { role: "secondary" }, { do: "wait", lostAt: 10_000 }],
+    ["a secondary in its grace", { role: "secondary", lostAt: 9_800 }, {
+      do: "wait",
+      lostAt: 9_800,
+    }],
+    ["a secondary past its grace", { role: "secondary", lostAt: 9_700 }, { do: "promote" }],
+    ["a secondary refused", { role: "secondary", refused: true }, { do: "promote" }],
+  ];
+  for (const [what, over, want] of cases) {
+    assert.deepEqual(afterDialFailure(failure(over)), want, what);
+  }
+});
+
+Deno.test("rolesDisagree() holds unless one is primary and the other secondary of no later epoch", () => {
+  assert.equal(rolesDisagree({ role: "primary", epoch: 3 }, view(2, "secondary", 3)), false);
+  assert.equal(rolesDisagree({ role: "secondary", epoch: 3 }, view(1, "primary", 3)), false);
+  assert.equal(rolesDisagree({ role: "primary", epoch: 3 }, view(2, "secondary", 4)), true);
+  assert.equal(rolesDisagree({ role: "primary", epoch: 3 }, view(2, "primary", 2)), true);
+  assert.equal(rolesDisagree({ role: "secondary", epoch: 3 }, view(1, "secondary", 3)), true);
+  assert.equal(rolesDisagree({ role: "starting", epoch: 3 }, view(1, "primary", 3)), true);
 });
