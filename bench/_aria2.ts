@@ -2,6 +2,7 @@
  * External BitTorrent tools for the aria2 comparison: a local opentracker, torrents made
  * with mktorrent, aria2c seeders, and a timed aria2c download.
  */
+import { stopChild } from "../tests/harness/process.ts";
 
 /** How long a stopped process gets to exit after SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 3_000;
@@ -60,20 +61,6 @@ export async function makeTorrent(
   const m = /Info Hash: ([0-9a-f]{40})/i.exec(await run("aria2c", ["-S", torrentPath]));
   if (!m) throw new Error(`No info hash in aria2c -S output for ${torrentPath}`);
   return m[1]!.toLowerCase();
-}
-
-/** Sends SIGTERM, then SIGKILL if the process is still running after a grace period. */
-export async function stopChild(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  }, STOP_GRACE_MS);
-  await child.status;
-  clearTimeout(timer);
 }
 
 /** An opentracker bound to loopback that accepts only the whitelisted info hashes. */
@@ -137,7 +124,7 @@ export class Tracker {
 
   /** Stops the tracker. */
   async stop(): Promise<void> {
-    await stopChild(this.#child);
+    await stopChild(this.#child, STOP_GRACE_MS);
   }
 }
 

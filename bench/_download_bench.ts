@@ -4,27 +4,16 @@
  */
 import { mmm, type Row } from "./_results.ts";
 import { medianMinMax } from "./_stats.ts";
+import { writeRandomFile } from "../tests/harness/files.ts";
 
 /** Rewrites the progress line on stderr. */
 export function progress(s: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${s}`));
 }
 
-/** Writes `mib` MiB (a fraction is fine) from /dev/urandom to `path`, through to the disk. */
+/** Writes `mib` MiB (a fraction is fine) of random bytes to `path`, through to the disk. */
 export async function randomFile(path: string, mib: number): Promise<void> {
-  using src = await Deno.open("/dev/urandom");
-  using dst = await Deno.open(path, { write: true, create: true, truncate: true });
-  const buf = new Uint8Array(1024 * 1024);
-  for (let left = Math.round(mib * 1024 * 1024); left > 0;) {
-    const chunk = buf.subarray(0, Math.min(left, buf.length));
-    let off = 0;
-    while (off < chunk.length) off += (await src.read(chunk.subarray(off)))!;
-    for (let w = 0; w < chunk.length;) w += await dst.write(chunk.subarray(w));
-    left -= chunk.length;
-  }
-  // On disk before any download starts, as a shared file normally is: else the
-  // kernel writes it back (after 30 s) while later downloads are measured.
-  await dst.syncData();
+  await writeRandomFile(path, Math.round(mib * 1024 * 1024), { sync: true });
 }
 
 /** Prints the rows as a table: median (min-max) of the runs. */

@@ -8,13 +8,15 @@
  */
 import { describeError } from "../shared/errors.ts";
 import { TrackerClient } from "../peer/tracker_client/tracker_client.ts";
-import type { TrackerPair } from "./_tracker_pair.ts";
+import type { TrackerPair } from "../tests/harness/tracker_pair.ts";
 
 /** Longest a round may wait for the first write after the kill. */
 const ROUND_TIMEOUT_MS = 20_000;
 /** Time the writer runs against the current primary before it is killed. */
 const SETTLE_MS = 300;
 
+/** How long after the catch-up the primary's line about it may arrive. */
+const CATCH_UP_LINE_TIMEOUT_MS = 2000;
 /** The primary's log line that says how a secondary catches up. */
 const CATCH_UP_LINE = /Secondary catching up from index \d+ by "?(\w+)/;
 /** The survivor's log line when it takes over. */
@@ -49,7 +51,7 @@ export async function measureFailover(
   pair: TrackerPair,
   options: { token: string; rounds: number; primary: 1 | 2; progress: (s: string) => void },
 ): Promise<FailoverResult> {
-  const client = new TrackerClient({ trackers: pair.trackers });
+  const client = new TrackerClient({ trackers: pair.endpoints });
   client.token = options.token;
   const failedWrites: string[] = [];
   let writes = 0;
@@ -85,8 +87,8 @@ export async function measureFailover(
     for (let r = 1; r <= options.rounds; r++) {
       const other = primary === 1 ? 2 : 1;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const promotions = pair.lines(other, PROMOTED_LINE).length;
-      const catchUps = pair.lines(other, CATCH_UP_LINE).length;
+      const survivor = pair.tracker(other);
+      const since = survivor.stderr.lines().length;
       const next = Promise.withResolvers<number>();
       const killedAt = performance.now();
       round.waiter = { after: killedAt, resolve: next.resolve };
@@ -97,18 +99,21 @@ export async function measureFailover(
         ROUND_TIMEOUT_MS,
       );
       const failoverMs = (await next.promise.finally(() => clearTimeout(timer))) - killedAt;
-      const promoted = await pair.waitFor(other, PROMOTED_LINE, { skip: promotions });
+      const promoted = await survivor.waitForLine(PROMOTED_LINE, { stream: "stderr", since });
       await gone;
       options.progress(
         `failover ${r}/${options.rounds}: killed tracker ${primary}, writes resumed after ` +
           `${failoverMs.toFixed(0)} ms; restarting it`,
       );
       const restartedAt = performance.now();
-      pair.start(primary);
-      await pair.waitFor(primary, /Caught up with the primary/);
+      await pair.startTracker(primary, "secondary");
       const rejoinMs = performance.now() - restartedAt;
       // The primary logs how it served the catch-up; its stderr may arrive a moment later.
-      const how = await pair.waitFor(other, CATCH_UP_LINE, { skip: catchUps, timeoutMs: 2000 });
+      const how = await survivor.waitForLine(CATCH_UP_LINE, {
+        stream: "stderr",
+        since,
+        timeoutMs: CATCH_UP_LINE_TIMEOUT_MS,
+      });
       rounds.push({
         killed: primary,
         failoverMs,

@@ -1,4 +1,5 @@
 /** Latency percentiles and process CPU time for the benchmark. */
+import { cpuSeconds, machineCpuSeconds } from "../tests/harness/proc_stats.ts";
 
 /** Percentiles of a set of latency samples, in milliseconds. */
 export interface LatencySummary {
@@ -38,34 +39,6 @@ export function medianMinMax(
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
-}
-
-/** Clock ticks per second of /proc/<pid>/stat on Linux (USER_HZ). */
-const USER_HZ = 100;
-
-/** CPU seconds (user + system) used so far by process `pid`, or null where /proc is missing. */
-export function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The command name (field 2) may hold spaces; count fields after its ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds (all cores, busy time only) the whole machine has used since boot, or null. */
-export function machineCpuSeconds(): number | null {
-  try {
-    const line = Deno.readTextFileSync("/proc/stat").split("\n", 1)[0]!;
-    // cpu user nice system idle iowait irq softirq steal ...
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-    return busy / USER_HZ;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -1,18 +1,19 @@
 /**
- * A shoal swarm for the download benchmarks: a tracker pair, seeders in group
- * g1 and short-lived downloaders, all `main.ts` processes on loopback driven
- * through their shells, with their files in one temporary folder.
+ * A shoal swarm for the download benchmarks: the swarm of tests/harness (its
+ * trackers with their own heartbeat and grace), seeders that are members of
+ * the group and short-lived downloaders, each download timed from its command
+ * to the verified file.
  */
-import { cpuSeconds, freePort, peakRssMiB, Proc } from "../demo/procs.ts";
+import type { PeerShell } from "../tests/harness/shell.ts";
+import { GROUP, password, Swarm } from "../tests/harness/swarm.ts";
+import { delay } from "../tests/harness/wait.ts";
 
 /** Longest a single upload or download may take. */
 const TRANSFER_TIMEOUT_MS = 600_000;
-/** Longest a shell command or a tracker start may take. */
-const COMMAND_TIMEOUT_MS = 60_000;
 /** Pause after a downloader logs in, so its worker pool is up before the timed download. */
 const WARM_UP_MS = 300;
-/** The group every benchmark file is shared in. */
-const GROUP = "g1";
+/** A downloader's notice that its download ended. */
+const ENDED = /download of .* (complete|failed)/;
 
 /** The downloader's figures for one download. */
 export interface Transfer {
@@ -21,67 +22,34 @@ export interface Transfer {
   rss: number;
 }
 
-/** Trackers, seeders and downloaders of one benchmark run. */
-export class Swarm {
-  readonly dir: string;
-  readonly info: string;
-  readonly seeders: Proc[] = [];
-  /** The running tracker processes, by number (null while one is down). */
-  readonly trackers: [Proc | null, Proc | null] = [null, null];
-  #procs = new Set<Proc>();
-  #users = 0;
+/** Seeders and downloaders of one benchmark run, on one tracker pair. */
+export class BenchSwarm {
+  readonly swarm: Swarm;
+  readonly seeders: PeerShell[] = [];
   /** Whether each seeder is logged in. */
   #online: boolean[] = [];
+  #users = 0;
 
-  private constructor(dir: string) {
-    this.dir = dir;
-    this.info = `${dir}/tracker_info.txt`;
+  private constructor(swarm: Swarm) {
+    this.swarm = swarm;
   }
 
   /** Starts the tracker pair (tracker 1 primary) in a fresh temporary folder. */
-  static async start(): Promise<Swarm> {
-    const s = new Swarm(await Deno.makeTempDir({ prefix: "shoal-bench-" }));
-    await Deno.writeTextFile(s.info, `127.0.0.1:${freePort()}\n127.0.0.1:${freePort()}\n`);
-    await s.startTracker(1, /now primary/);
-    await s.startTracker(2, /Caught up/);
-    return s;
+  static async start(): Promise<BenchSwarm> {
+    const pair = { heartbeatMs: null, graceMs: null, dirPrefix: "shoal-bench-" };
+    return new BenchSwarm(await Swarm.start({ pair, dirPrefix: "shoal-bench-" }));
   }
 
-  /** Starts tracker `n` and waits for `ready` in its log. */
-  async startTracker(n: 1 | 2, ready = /Caught up|now primary/): Promise<void> {
-    const dataDir = `${this.dir}/t${n}`;
-    const key = `${this.dir}/cluster.key`;
-    const p = this.#spawn([
-      "tracker",
-      this.info,
-      String(n),
-      "--data-dir",
-      dataDir,
-      "--cluster-key",
-      key,
-    ]);
-    this.trackers[n - 1] = p;
-    await p.waitFor(ready, COMMAND_TIMEOUT_MS);
+  /** The scratch folder. */
+  get dir(): string {
+    return this.swarm.dir;
   }
 
-  /** Kills tracker `n` with SIGKILL and waits until it is gone. */
-  async killTracker(n: 1 | 2): Promise<void> {
-    const p = this.trackers[n - 1];
-    if (!p) return;
-    this.trackers[n - 1] = null;
-    this.#procs.delete(p);
-    await p.stop("SIGKILL");
-  }
-
-  /** Adds seeders until there are `total`; the first creates g1, the others join it. */
+  /** Adds seeders until there are `total`; the first creates the group, the others join it. */
   async addSeeders(total: number): Promise<void> {
     while (this.seeders.length < total) {
-      const i = this.seeders.length + 1;
-      const p = await this.#peer(`s${i}`);
-      this.seeders.push(p);
+      this.seeders.push(await this.swarm.member(`s${this.seeders.length + 1}`));
       this.#online.push(true);
-      if (i === 1) await this.command(p, `create_group ${GROUP}`, /created group/);
-      else await this.#join(p, `s${i}`);
     }
   }
 
@@ -92,7 +60,7 @@ export class Swarm {
     const secs = [];
     for (const s of this.seeders.slice(0, count)) {
       const t0 = performance.now();
-      await this.command(s, `upload_file ${path} ${GROUP}`, /^shared /, TRANSFER_TIMEOUT_MS);
+      await s.ok(`upload_file ${path} ${GROUP}`, TRANSFER_TIMEOUT_MS);
       secs.push((performance.now() - t0) / 1000);
     }
     return secs;
@@ -102,91 +70,53 @@ export class Swarm {
   async onlineSeeders(k: number): Promise<void> {
     for (const [i, s] of this.seeders.entries()) {
       if (this.#online[i] === i < k) continue;
-      if (i < k) await this.command(s, `login s${i + 1} pw`, /logged in as/);
-      else await this.command(s, "logout", /logged out/);
+      await s.ok(i < k ? `login ${s.label} ${password(s.label)}` : "logout");
       this.#online[i] = i < k;
     }
   }
 
-  /** A new peer with its own user, a member of g1, ready to download. */
-  async downloader(): Promise<Proc> {
-    const user = `d${++this.#users}`;
-    const d = await this.#peer(user);
-    await this.#join(d, user);
-    await new Promise((res) => setTimeout(res, WARM_UP_MS));
+  /** A new peer with its own user, a member of the group, ready to download. */
+  async downloader(): Promise<PeerShell> {
+    const d = await this.swarm.member(`d${++this.#users}`);
+    await delay(WARM_UP_MS);
     return d;
   }
 
   /** Starts a download of `name` on `d` into a fresh folder; returns that folder. */
-  async startDownload(d: Proc, name: string): Promise<string> {
+  async startDownload(d: PeerShell, name: string): Promise<string> {
     const dest = await Deno.makeTempDir({ dir: this.dir, prefix: "dl-" });
-    await d.send(`download_file ${GROUP} ${name} ${dest}`);
+    await d.ok(`download_file ${GROUP} ${name} ${dest}`);
     return dest;
   }
 
-  /** Waits for the download on `d` to end; throws if it failed. */
-  async downloadEnded(d: Proc, from: number): Promise<void> {
-    const line = await d.waitFor(/download of .* (complete|failed)/, TRANSFER_TIMEOUT_MS, from);
-    if (line.includes("failed")) throw new Error(line);
+  /** Waits for the download on `d` to end (a notice after stdout line `since`); throws if it failed. */
+  async downloadEnded(d: PeerShell, since: number): Promise<void> {
+    const line = await d.proc.waitForLine(ENDED, { since, timeoutMs: TRANSFER_TIMEOUT_MS });
+    if (line.text.includes("failed")) throw new Error(line.text);
   }
 
   /** Downloads `name` on `d`, timed from the command to the verified file. */
-  async download(d: Proc, name: string): Promise<Transfer> {
-    const cpu0 = cpuSeconds(d.pid);
-    const from = d.lines.length;
+  async download(d: PeerShell, name: string): Promise<Transfer> {
+    const cpu0 = d.cpuSeconds();
+    const since = d.proc.stdout.lines().length;
     const t0 = performance.now();
     await this.startDownload(d, name);
-    await this.downloadEnded(d, from);
+    await this.downloadEnded(d, since);
     const seconds = (performance.now() - t0) / 1000;
-    return { seconds, cpu: cpuSeconds(d.pid) - cpu0, rss: peakRssMiB(d.pid) };
+    return { seconds, cpu: d.cpuSeconds() - cpu0, rss: d.peakRssMiB() };
   }
 
-  /** Logs `d` out (so no lookup lists it any more), stops it and removes its downloads. */
-  async dropDownloader(d: Proc): Promise<void> {
-    await this.command(d, "logout", /logged out/);
-    await d.stop();
-    this.#procs.delete(d);
+  /** Logs `d` out (so no lookup lists it any more), ends it and removes its downloads. */
+  async dropDownloader(d: PeerShell): Promise<void> {
+    await d.ok("logout");
+    await d.close();
     for await (const e of Deno.readDir(this.dir)) {
       if (e.name.startsWith("dl-")) await Deno.remove(`${this.dir}/${e.name}`, { recursive: true });
     }
   }
 
-  /** Sends `line` to `p` and waits for its answer matching `ok`; throws on an `error:` line. */
-  async command(
-    p: Proc,
-    line: string,
-    ok: RegExp,
-    timeoutMs = COMMAND_TIMEOUT_MS,
-  ): Promise<string> {
-    const from = p.lines.length;
-    await p.send(line);
-    const got = await p.waitFor(new RegExp(`${ok.source}|^error:`), timeoutMs, from);
-    if (got.startsWith("error:")) throw new Error(`${line}: ${got}`);
-    return got;
-  }
-
-  /** Stops every process and removes the folder. */
+  /** Stops every process and removes the folders. */
   async close(): Promise<void> {
-    for (const p of this.#procs) await p.stop();
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-  }
-
-  #spawn(args: string[]): Proc {
-    const p = new Proc(args);
-    this.#procs.add(p);
-    return p;
-  }
-
-  async #peer(user: string): Promise<Proc> {
-    const addr = `127.0.0.1:${freePort()}`;
-    const p = this.#spawn(["peer", addr, this.info, "--state-dir", `${this.dir}/${user}`]);
-    await this.command(p, `create_user ${user} pw`, /created user/);
-    await this.command(p, `login ${user} pw`, /logged in as/);
-    return p;
-  }
-
-  async #join(p: Proc, user: string): Promise<void> {
-    await this.command(p, `join_group ${GROUP}`, /requested to join/);
-    await this.command(this.seeders[0]!, `accept_request ${GROUP} ${user}`, /accepted /);
+    await this.swarm.close();
   }
 }

@@ -9,7 +9,7 @@
  * the client received the answer. Every process reads the same system clock.
  */
 import { type LatencySummary, summarize } from "./_stats.ts";
-import type { TrackerPair } from "./_tracker_pair.ts";
+import type { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import type { WireClient } from "./_wire_client.ts";
 
 /** The console's status lines this needs. */
@@ -31,7 +31,7 @@ export interface SyncDelay {
 
 /** Index and apply time (Unix ms) of tracker `n`'s last op, from its console. */
 async function lastApplied(pair: TrackerPair, n: 1 | 2): Promise<{ index: number; at: number }> {
-  const lines = await pair.status(n);
+  const lines = await pair.tracker(n).statusLines();
   const index = lines.map((l) => LAST_OP_LINE.exec(l)).find((m) => m)?.[1];
   const at = lines.map((l) => APPLIED_LINE.exec(l)).find((m) => m);
   if (index === undefined || !at) throw new Error(`Unexpected status: ${lines.join(" | ")}`);

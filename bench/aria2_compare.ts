@@ -10,13 +10,13 @@ import { parseArgs } from "node:util";
 import { printRows, progress, randomFile } from "./_download_bench.ts";
 import type { Row } from "./_results.ts";
 import { PLAN_OPTIONS, planFromArgs } from "./_plans.ts";
-import { freePort } from "../demo/procs.ts";
+import { freePort } from "../tests/harness/ports.ts";
+import { stopChild } from "../tests/harness/process.ts";
 import {
   makeTorrent,
   missingTool,
   sha1File,
   startSeeder,
-  stopChild,
   timedDownload,
   Tracker,
 } from "./_aria2.ts";

@@ -8,18 +8,17 @@
  * is JSON.
  */
 import { parseArgs } from "node:util";
-import type { Proc } from "../demo/procs.ts";
+import type { PeerShell } from "../tests/harness/shell.ts";
+import { delay } from "../tests/harness/wait.ts";
 import { progress, randomFile } from "./_download_bench.ts";
 import { PLAN_OPTIONS, planFromArgs } from "./_plans.ts";
 import type { FailoverRun } from "./_results.ts";
-import { Swarm } from "./_swarm.ts";
+import { BenchSwarm } from "./_swarm.ts";
 
 /** Interval between two progress samples. */
 const SAMPLE_MS = 100;
 /** Longest a shell may take to answer `show_downloads` or the command after the kill. */
 const ANSWER_TIMEOUT_MS = 30_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** The percentage of a `show_downloads` line (`[C]` is 100). */
 function percent(line: string): number {
@@ -31,30 +30,31 @@ function percent(line: string): number {
 
 /** Downloads `name` on `d`, killing tracker `primary` `killAfterMs` after the start. */
 async function run(
-  swarm: Swarm,
-  d: Proc,
+  swarm: BenchSwarm,
+  d: PeerShell,
   options: { name: string; primary: 1 | 2; killAfterMs: number },
 ): Promise<FailoverRun> {
-  const from = d.lines.length;
+  const from = d.proc.stdout.lines().length;
   const t0 = performance.now();
   const since = () => (performance.now() - t0) / 1000;
   await swarm.startDownload(d, options.name);
   let done = false;
   const ended = swarm.downloadEnded(d, from).then(() => since()).finally(() => done = true);
   const kill = (async () => {
-    await sleep(options.killAfterMs);
+    await delay(options.killAfterMs);
     const killAt = since();
-    await swarm.killTracker(options.primary);
-    await swarm.command(d, "list_groups", /^GROUP/, ANSWER_TIMEOUT_MS);
+    await swarm.swarm.pair.kill(options.primary);
+    const groups = await d.run("list_groups", ANSWER_TIMEOUT_MS);
+    if (!groups[0]?.startsWith("GROUP")) throw new Error(`list_groups: ${groups.join(" | ")}`);
     return { killAt, nextCommandMs: (since() - killAt) * 1000 };
   })();
   const samples: FailoverRun["samples"] = [{ t: 0, pct: 0 }];
   for (let k = 1; !done; k++) {
-    const at = d.lines.length;
-    await d.send("show_downloads");
-    const line = await d.waitFor(/^\[[DCF]\] /, ANSWER_TIMEOUT_MS, at);
-    samples.push({ t: since(), pct: percent(line) });
-    await sleep(t0 + k * SAMPLE_MS - performance.now());
+    const line = (await d.run("show_downloads", ANSWER_TIMEOUT_MS)).find((l) =>
+      /^\[[DCF]\] /.test(l)
+    );
+    samples.push({ t: since(), pct: percent(line ?? "") });
+    await delay(t0 + k * SAMPLE_MS - performance.now());
   }
   const seconds = await ended;
   samples.push({ t: seconds, pct: 100 });
@@ -63,7 +63,7 @@ async function run(
 
 const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
 const { failover: plan } = planFromArgs(values);
-const swarm = await Swarm.start();
+const swarm = await BenchSwarm.start();
 try {
   const name = `file${plan.mib}.bin`;
   progress(`writing ${plan.mib} MiB of random data`);
@@ -78,7 +78,7 @@ try {
     runs.push(got);
     await swarm.dropDownloader(d);
     progress(`restarting tracker ${primary}`);
-    await swarm.startTracker(primary, /Caught up/);
+    await swarm.swarm.pair.startTracker(primary, "secondary");
     primary = primary === 1 ? 2 : 1;
   }
   progress("");

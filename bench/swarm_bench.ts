@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { printRows, progress, randomFile } from "./_download_bench.ts";
 import type { Crowd, Row, Uploads } from "./_results.ts";
 import { type Cell, PLAN_OPTIONS, planFromArgs, swarmCells } from "./_plans.ts";
-import { Swarm } from "./_swarm.ts";
+import { BenchSwarm } from "./_swarm.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
 const plan = planFromArgs(values);
@@ -19,7 +19,12 @@ const cells = swarmCells(plan);
 const sizes = [...new Set([...plan.sizes.map((s) => s.mib), plan.peers.mib, plan.crowd.mib])];
 
 /** Runs the download cells of one file. */
-async function downloads(swarm: Swarm, name: string, list: Cell[], rows: Row[]): Promise<void> {
+async function downloads(
+  swarm: BenchSwarm,
+  name: string,
+  list: Cell[],
+  rows: Row[],
+): Promise<void> {
   for (const c of list) {
     await swarm.onlineSeeders(c.seeders);
     const row: Row = { sizeMiB: c.mib, seeders: c.seeders, seconds: [], rss: [], cpu: [] };
@@ -37,10 +42,10 @@ async function downloads(swarm: Swarm, name: string, list: Cell[], rows: Row[]):
 }
 
 /** One seeder, every crowd downloader started at once; returns each one's completion time. */
-async function crowdRun(swarm: Swarm, name: string, n: number): Promise<number[]> {
+async function crowdRun(swarm: BenchSwarm, name: string, n: number): Promise<number[]> {
   const ds = [];
   for (let i = 0; i < n; i++) ds.push(await swarm.downloader());
-  const froms = ds.map((d) => d.lines.length);
+  const froms = ds.map((d) => d.proc.stdout.lines().length);
   const t0 = performance.now();
   await Promise.all(ds.map((d) => swarm.startDownload(d, name)));
   const times = await Promise.all(
@@ -50,7 +55,7 @@ async function crowdRun(swarm: Swarm, name: string, n: number): Promise<number[]
   return times.sort((a, b) => a - b);
 }
 
-const swarm = await Swarm.start();
+const swarm = await BenchSwarm.start();
 const rows: Row[] = [];
 const uploads: Uploads[] = [];
 const crowd: Crowd = { mib: plan.crowd.mib, downloaders: plan.crowd.downloaders, runs: [] };

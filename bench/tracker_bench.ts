@@ -20,7 +20,7 @@ import { type ArgsFn, sequentialLatency, throughput, type ThroughputResult } fro
 import { type BenchResults, formatReport, toJson } from "./_tracker_report.ts";
 import { startCpuMeter, summarize } from "./_stats.ts";
 import { measureSyncDelay } from "./_sync_delay.ts";
-import { TrackerPair } from "./_tracker_pair.ts";
+import { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import { WireClient } from "./_wire_client.ts";
 
 /** Tracker settings used for the whole run. */
@@ -65,11 +65,9 @@ const noArgs: ArgsFn = () => ({});
 /** Starts tracker 1, waits until it is primary, then tracker 2 until it has caught up. */
 async function startPair(pair: TrackerPair): Promise<void> {
   progress(`starting tracker 1 (data in ${pair.dir})`);
-  pair.start(1);
-  await pair.waitFor(1, /is now primary/);
+  await pair.startTracker(1, "primary");
   progress("tracker 1 is primary; starting tracker 2");
-  pair.start(2);
-  await pair.waitFor(2, /Caught up with the primary/);
+  await pair.startTracker(2, "secondary");
 }
 
 /** Creates a user and logs in; returns the session token. */
@@ -102,7 +100,7 @@ async function throughputSeries(
     const ms = options.plan.durationMs;
     progress(`throughput: ${options.cmd} with ${clients} connections for ${ms} ms`);
     const r = await throughput({
-      to: pair.trackers[0],
+      to: pair.endpoints[0],
       token: options.token,
       cmd: options.cmd,
       args: options.args(clients),
@@ -141,13 +139,17 @@ async function bench(
     failover: null,
   };
   await startPair(pair);
-  const client = await WireClient.connect(pair.trackers[0], "setup");
+  const client = await WireClient.connect(pair.endpoints[0], "setup");
   try {
     const token = client.token = await login(client);
     progress(`warm-up: ${plan.warmup} writes and reads`);
     await sequentialLatency(client, { cmd: WRITE_CMD, args: groupArgs("w"), count: plan.warmup });
     await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count: plan.warmup });
-    const processes = { tracker1: pair.pid(1), tracker2: pair.pid(2), bench: Deno.pid };
+    const processes = {
+      tracker1: pair.tracker(1).pid,
+      tracker2: pair.tracker(2).pid,
+      bench: Deno.pid,
+    };
     if (parts.has("latency")) {
       const count = plan.latencyOps;
       const meter = startCpuMeter(processes);
@@ -240,6 +242,8 @@ async function main(): Promise<number> {
   const pair = await TrackerPair.create({
     heartbeatMs: HEARTBEAT_MS,
     graceMs: GRACE_MS,
+    env: { SHOAL_LOG: "info" },
+    dirPrefix: "shoal-bench-",
     denoFlags: profileDir
       ? ["--cpu-prof", `--cpu-prof-dir=${await Deno.realPath(profileDir)}`]
       : [],
@@ -255,7 +259,7 @@ async function main(): Promise<number> {
     const results = await bench(pair, { plan: quick ? PLANS.quick : PLANS.full, quick, parts });
     if (profileDir) {
       progress("stopping the trackers so they write their CPU profiles");
-      await Promise.all([pair.stop(1), pair.stop(2)]);
+      await Promise.all([pair.tracker(1).stop(), pair.tracker(2).stop()]);
       progress(`CPU profiles in ${profileDir}`);
     }
     console.log(formatReport(results));
