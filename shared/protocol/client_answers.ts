@@ -14,8 +14,11 @@ import { FieldReader, isHaveText, isHex, isObject } from "./_fields.ts";
 /** Hex digits of one SHA-1 digest. */
 const SHA1_HEX = 40;
 
-/** A shared file as the trackers register it: what a download starts from. */
-export type FileMetaAnswer = {
+/**
+ * A shared file as a peer registers it (the arguments of `share_file`) and
+ * the trackers describe it (`lookup_file`): what a download starts from.
+ */
+export type FileMeta = {
   group: string;
   name: string;
   size: number;
@@ -34,7 +37,7 @@ export type LookupPeer = {
 };
 
 /** The answer to `lookup_file`: the file, who offers it, and the grant to show them. */
-export type LookupAnswer = FileMetaAnswer & { peers: LookupPeer[]; grant: SignedGrant };
+export type LookupAnswer = FileMeta & { peers: LookupPeer[]; grant: SignedGrant };
 
 /** The answer to `login`: the session token, and the trackers' grant key once they have one. */
 export type LoginAnswer = { user: string; token: string; grantKey?: string };
@@ -56,7 +59,7 @@ export type WatchAnswer = {
 };
 
 /** Checks the file metadata in a `lookup_file` answer (what a download starts from). */
-export function decodeFileMeta(data: Record<string, unknown>): FileMetaAnswer {
+export function decodeFileMeta(data: Record<string, unknown>): FileMeta {
   const f = new FieldReader("res", "lookup_file answer", data);
   const group = f.str("group");
   const name = f.str("name");
@@ -90,16 +93,17 @@ export function decodeLookupAnswer(data: Record<string, unknown>): LookupAnswer 
 /** Checks a `login` answer. */
 export function decodeLoginAnswer(data: Record<string, unknown>): LoginAnswer {
   const f = new FieldReader("res", "login answer", data);
-  const answer: LoginAnswer = { user: f.str("user"), token: f.str("token") };
-  const grantKey = f.optStr("grantKey");
-  if (grantKey !== undefined) answer.grantKey = grantKey;
-  return answer;
+  return withGrantKey<LoginAnswer>(f, { user: f.str("user"), token: f.str("token") });
 }
 
 /** Checks a `whoami` answer. */
 export function decodeWhoamiAnswer(data: Record<string, unknown>): WhoamiAnswer {
   const f = new FieldReader("res", "whoami answer", data);
-  const answer: WhoamiAnswer = { user: f.str("user"), addr: f.str("addr") };
+  return withGrantKey<WhoamiAnswer>(f, { user: f.str("user"), addr: f.str("addr") });
+}
+
+/** `answer` with the grant key that `f`'s answer may carry. */
+function withGrantKey<T extends { grantKey?: string }>(f: FieldReader, answer: T): T {
   const grantKey = f.optStr("grantKey");
   if (grantKey !== undefined) answer.grantKey = grantKey;
   return answer;
