@@ -13,7 +13,10 @@ export const KIND_JSON = 1;
 /** Frame kind byte for a binary data frame. */
 export const KIND_DATA = 2;
 
-/** A JSON control message: an object with a `t` (type) field. */
+/**
+ * A JSON control message: an object with a `t` (type) field, not yet checked
+ * further. The decoders of shared/protocol/ turn it into a typed message.
+ */
 export type Message = Record<string, unknown> & { t: string };
 
 /** A decoded frame. */
