@@ -6,6 +6,8 @@
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { checkId } from "../../shared/names.ts";
+import { BadMessage } from "../../shared/protocol/bad_message.ts";
+import { decodeLoginAnswer, decodeWhoamiAnswer } from "../../shared/protocol/client_answers.ts";
 import { type Command, type Ctx, ShellError, type ShellOptions } from "./command.ts";
 import { FILE_COMMANDS } from "./file_commands.ts";
 
@@ -32,9 +34,11 @@ const COMMANDS: Record<string, Command> = {
     params: ["<user_id>", "<passwd>"],
     login: false,
     run: async (ctx, [user, password]) => {
-      const d = await call(ctx, "login", { user, password, addr: ctx.addr });
-      if (typeof d.token !== "string") throw new ShellError("tracker sent no session token");
-      const name = str(d.user, user);
+      const d = answer(
+        decodeLoginAnswer,
+        await call(ctx, "login", { user, password, addr: ctx.addr }),
+      );
+      const name = d.user;
       ctx.client.token = d.token;
       ctx.user = name;
       await ctx.store.save({ user: name, token: d.token }).catch((err) =>
@@ -59,8 +63,8 @@ const COMMANDS: Record<string, Command> = {
     params: [],
     login: true,
     run: async (ctx) => {
-      const d = await call(ctx, "whoami", {});
-      return [`logged in as ${str(d.user)} (peer address ${str(d.addr)})`];
+      const d = answer(decodeWhoamiAnswer, await call(ctx, "whoami", {}));
+      return [`logged in as ${d.user} (peer address ${d.addr})`];
     },
   },
   create_group: groupCommand(
@@ -179,10 +183,11 @@ async function resume(ctx: Ctx): Promise<void> {
   ctx.client.token = saved.token;
   try {
     const res = await ctx.client.request("whoami", {});
-    if (res.ok && res.data.user === saved.user) {
+    const who = res.ok ? answer(decodeWhoamiAnswer, res.data) : null;
+    if (who?.user === saved.user) {
       ctx.user = saved.user;
       ctx.output(`resumed session as ${saved.user}`);
-      await ctx.files?.online(saved.user, res.data.grantKey);
+      await ctx.files?.online(saved.user, who.grantKey);
       return;
     }
     logger.debug("Dropping the stored session of {user}: the tracker does not know it", {
@@ -204,6 +209,18 @@ async function dropSession(ctx: Ctx): Promise<void> {
   await ctx.store.clear().catch((err) =>
     logger.warn("Cannot remove the session file: {error}", { error: describeError(err) })
   );
+}
+
+/** The tracker's answer checked by `decode`; a malformed one is a {@linkcode ShellError}. */
+function answer<T>(decode: (data: Data) => T, data: Data): T {
+  try {
+    return decode(data);
+  } catch (err) {
+    if (err instanceof BadMessage) {
+      throw new ShellError(`malformed answer from the tracker: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 /** Sends a command; a refusal becomes a {@linkcode ShellError} with the tracker's words. */

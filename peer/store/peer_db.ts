@@ -7,6 +7,7 @@
  * (see peer_db_schema.ts).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { FileMeta } from "../../shared/protocol/client_answers.ts";
 import { setBit } from "../../shared/bitfield.ts";
 import { BadRow, blob, int, text, textOrNull } from "../../shared/sql_row.ts";
 import { ORPHAN, prepareSchema, type SchemaResult } from "./peer_db_schema.ts";
@@ -14,15 +15,7 @@ import { ORPHAN, prepareSchema, type SchemaResult } from "./peer_db_schema.ts";
 export { ORPHAN } from "./peer_db_schema.ts";
 
 /** What a peer needs to know about a file to serve or fetch it. */
-export interface FileMeta {
-  group: string;
-  name: string;
-  size: number;
-  pieceSize: number;
-  /** Hex SHA-1 of every piece, concatenated. */
-  pieces: string;
-  sha1: string;
-}
+export type { FileMeta };
 
 /** Which share: a user's file in a group. */
 export interface ShareKey {
