@@ -49,19 +49,33 @@ export interface TestTracker extends RunningTracker {
   store?: Store;
 }
 
+/** The link timing of a cluster's trackers. */
+export interface ClusterTiming {
+  heartbeatMs: number;
+  graceMs: number;
+}
+
 /** Two trackers' configuration in a temporary folder; trackers start on demand. */
 export class Cluster {
   readonly dir: string;
   readonly endpoints: [Endpoint, Endpoint];
   readonly trackers: (TestTracker | undefined)[] = [undefined, undefined];
+  readonly timing: ClusterTiming;
 
-  private constructor(dir: string, endpoints: [Endpoint, Endpoint]) {
+  private constructor(dir: string, endpoints: [Endpoint, Endpoint], timing: ClusterTiming) {
     this.dir = dir;
     this.endpoints = endpoints;
+    this.timing = timing;
   }
 
-  /** Writes tracker_info and the cluster key into a fresh temporary folder. */
-  static async create(): Promise<Cluster> {
+  /**
+   * Writes tracker_info and the cluster key into a fresh temporary folder.
+   * Trackers use {@linkcode HEARTBEAT_MS} and {@linkcode GRACE_MS} unless
+   * `timing` says otherwise.
+   */
+  static async create(
+    timing: ClusterTiming = { heartbeatMs: HEARTBEAT_MS, graceMs: GRACE_MS },
+  ): Promise<Cluster> {
     const dir = await Deno.makeTempDir({ prefix: "shoal_node_test_" });
     const endpoints: [Endpoint, Endpoint] = [
       { hostname: "127.0.0.1", port: freePort() },
@@ -72,7 +86,7 @@ export class Cluster {
       endpoints.map((e) => `${e.hostname}:${e.port}\n`).join(""),
     );
     await loadClusterKey(`${dir}/cluster.key`);
-    return new Cluster(dir, endpoints);
+    return new Cluster(dir, endpoints, timing);
   }
 
   /** The data folder of tracker `n`. */
@@ -95,8 +109,7 @@ export class Cluster {
       n,
       dataDir,
       clusterKey: `${this.dir}/cluster.key`,
-      heartbeatMs: HEARTBEAT_MS,
-      graceMs: GRACE_MS,
+      ...this.timing,
     });
     this.trackers[n - 1] = { ...t, dataDir };
     return this.trackers[n - 1]!;
@@ -124,8 +137,7 @@ export class Cluster {
       trackers,
       store,
       key,
-      heartbeatMs: HEARTBEAT_MS,
-      graceMs: GRACE_MS,
+      ...this.timing,
       observer: observer
         ? {
           applied: (e, r) => presence.applied(e, r),
