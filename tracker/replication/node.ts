@@ -23,14 +23,8 @@ import { type LinkMessage, LinkMessageError, viewOf } from "./link_messages.ts";
 import { send, sendEntries } from "./link_send.ts";
 import { MergeFlow } from "./merge_flow.ts";
 import { type NodeObserver, Replica } from "./replica.ts";
-import {
-  afterDialFailure,
-  nextEpoch,
-  type Role,
-  rolesDisagree,
-  shouldLead,
-  type TrackerView,
-} from "./roles.ts";
+import type { Role, TrackerView } from "./roles.ts";
+import { afterDialFailure, nextEpoch, rolesDisagree, shouldLead } from "./roles.ts";
 
 export type { NodeObserver };
 

@@ -19,6 +19,16 @@ export class LinkMessageError extends Error {
 type Field = "string" | "number" | "boolean" | "pieces" | "strings" | "string?" | "boolean?";
 type Shape = Record<string, Field>;
 
+/** The fields that describe a shared file, in a share_file op and in a snapshot. */
+const FILE_META: Shape = {
+  group: "string",
+  name: "string",
+  size: "number",
+  pieceSize: "number",
+  pieces: "string",
+  sha1: "string",
+};
+
 /** The fields every op kind must carry, and their types. */
 const OP_FIELDS: Record<Op["kind"], Shape> = {
   create_user: {
@@ -36,16 +46,7 @@ const OP_FIELDS: Record<Op["kind"], Shape> = {
   leave_group: { user: "string", group: "string" },
   accept_request: { user: "string", group: "string", member: "string" },
   reject_request: { user: "string", group: "string", member: "string" },
-  share_file: {
-    user: "string",
-    group: "string",
-    name: "string",
-    size: "number",
-    pieceSize: "number",
-    pieces: "string",
-    sha1: "string",
-    at: "number",
-  },
+  share_file: { user: "string", ...FILE_META, at: "number" },
   stop_share: { user: "string", group: "string", name: "string" },
   report_pieces: { user: "string", group: "string", name: "string", pieces: "pieces" },
   set_grant_key: { privateKey: "string", publicKey: "string" },
@@ -149,15 +150,7 @@ const GROUP: Shape = {
   pending: "strings",
   created: "number",
 };
-const FILE: Shape = {
-  group: "string",
-  name: "string",
-  size: "number",
-  pieceSize: "number",
-  pieces: "string",
-  sha1: "string",
-  created: "number",
-};
+const FILE: Shape = { ...FILE_META, created: "number" };
 const SOURCE: Shape = { user: "string", have: "string" };
 const KEY_PAIR: Shape = { privateKey: "string", publicKey: "string" };
 const CONFLICT: Shape = {

@@ -4,6 +4,10 @@
  * produced before it was written, so applying the same ops in the same order
  * yields the same state on both trackers.
  */
+import type { FileMeta } from "../../shared/protocol/client_answers.ts";
+
+/** What describes a shared file (the arguments of `share_file`): group, name, size, hashes. */
+export type { FileMeta };
 
 /** The answer to a client command. */
 export type Result =
@@ -28,17 +32,7 @@ export type Op =
   | { kind: "leave_group"; user: string; group: string }
   | { kind: "accept_request"; user: string; group: string; member: string }
   | { kind: "reject_request"; user: string; group: string; member: string }
-  | {
-    kind: "share_file";
-    user: string;
-    group: string;
-    name: string;
-    size: number;
-    pieceSize: number;
-    pieces: string;
-    sha1: string;
-    at: number;
-  }
+  | ({ kind: "share_file"; user: string; at: number } & FileMeta)
   | { kind: "stop_share"; user: string; group: string; name: string }
   | { kind: "report_pieces"; user: string; group: string; name: string; pieces: number[] }
   | { kind: "set_grant_key"; privateKey: string; publicKey: string }

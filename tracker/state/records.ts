@@ -2,7 +2,7 @@
  * The records the tracker state holds (users, sessions, groups, shared files
  * and their sources) and the JSON shape of a whole-state snapshot.
  */
-import type { ConflictOp, Result } from "./ops.ts";
+import type { ConflictOp, FileMeta, Result } from "./ops.ts";
 
 /** A write refused when the logs of a partition were merged (a `conflict` op without its kind). */
 export type Conflict = Omit<ConflictOp, "kind">;
@@ -46,14 +46,7 @@ export interface Source {
 }
 
 /** A file shared in a group. */
-export interface SharedFile {
-  group: string;
-  name: string;
-  size: number;
-  pieceSize: number;
-  /** The SHA-1 of every piece, hex, concatenated. */
-  pieces: string;
-  sha1: string;
+export interface SharedFile extends FileMeta {
   created: number;
   sources: Map<string, Source>;
 }
@@ -65,16 +58,7 @@ export interface StateSnapshot {
   users: User[];
   sessions: Session[];
   groups: Group[];
-  files: {
-    group: string;
-    name: string;
-    size: number;
-    pieceSize: number;
-    pieces: string;
-    sha1: string;
-    created: number;
-    sources: { user: string; have: string }[];
-  }[];
+  files: (FileMeta & { created: number; sources: { user: string; have: string }[] })[];
   grantKey: { privateKey: string; publicKey: string } | null;
   dedup: [string, Result][];
   /** Latest merge conflicts, oldest first (missing in snapshots written before merges existed). */

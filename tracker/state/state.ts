@@ -16,15 +16,7 @@ import type {
 import { decodeBase64, encodeBase64 } from "../../shared/base64.ts";
 import { countBits, emptyBitfield, fullBitfield, hasBit, setBit } from "../../shared/bitfield.ts";
 
-export type {
-  Conflict,
-  Group,
-  Session,
-  SharedFile,
-  Source,
-  StateSnapshot,
-  User,
-} from "./records.ts";
+export type { Conflict, Group, Session, SharedFile, Source, StateSnapshot, User };
 
 /** How many request ids are remembered for exactly-once retries. */
 export const DEDUP_LIMIT = 50_000;
