@@ -14,6 +14,8 @@ export class Output {
   text = "";
   /** Resolves once the stream has ended. */
   readonly done: Promise<void>;
+  /** True once the stream has ended. */
+  ended = false;
   readonly #lines: string[] = [];
   readonly #at: number[] = [];
   #partial = "";
@@ -26,6 +28,7 @@ export class Output {
         for await (const chunk of stream) this.#add(decoder.decode(chunk, { stream: true }));
       } catch { /* the process died mid-write */ }
       this.#add(decoder.decode());
+      this.ended = true;
       this.#wake.resolve();
     })();
   }
@@ -40,7 +43,7 @@ export class Output {
     return { text: this.#lines[index]!, at: this.#at[index]!, index };
   }
 
-  /** Resolves when more output arrives or the stream ends. */
+  /** Resolves when more output arrives or the stream ends (at once once it has ended). */
   next(): Promise<void> {
     return this.#wake.promise;
   }

@@ -142,7 +142,8 @@ export class ShoalProcess {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const ended = this.#ended;
-      const more = Promise.race([this.stdout.next(), this.stderr.next(), this.#endedP]);
+      const events = [this.stdout, this.stderr].filter((o) => !o.ended).map((o) => o.next());
+      const more = Promise.race([...events, this.alive ? this.exited : this.#endedP]);
       const hit = probe();
       if (hit) return hit;
       if (ended) {
