@@ -12,19 +12,27 @@ const SEEDERS_READY_TIMEOUT_MS = 600_000;
 const DOWNLOAD_TIMEOUT_MS = 900_000;
 
 /** aria2c options shared by seeders and downloaders: loopback only, tracker only. */
-const ARIA2_COMMON = [
-  "--enable-dht=false",
-  "--enable-dht6=false",
-  "--bt-enable-lpd=false",
-  "--enable-peer-exchange=false",
-  "--bt-external-ip=127.0.0.1",
-  "--disable-ipv6=true",
-  "--file-allocation=falloc",
-  "--console-log-level=warn",
-  "--summary-interval=0",
-  "--allow-overwrite=true",
-  "--auto-file-renaming=false",
-];
+const ARIA2_COMMON = flags(`
+  --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false
+  --bt-external-ip=127.0.0.1 --disable-ipv6=true --file-allocation=falloc
+  --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false
+`);
+/** Options of a seeder: verify the file, seed for ever. */
+const SEEDER = flags("-V --bt-seed-unverified=false --seed-ratio=0.0 --log-level=notice");
+/** Options of the timed downloader: check every piece, exit once complete. */
+const DOWNLOADER = flags(
+  "--check-integrity=true --bt-hash-check-seed=true --seed-time=0 --bt-stop-timeout=120",
+);
+
+/** Command-line options written as one string, split at white space. */
+function flags(text: string): string[] {
+  return text.trim().split(/\s+/);
+}
+
+/** aria2c's ports and download folder. */
+function where(dir: string, opts: { listenPort: number; dhtPort: number }): string[] {
+  return [`--listen-port=${opts.listenPort}`, `--dht-listen-port=${opts.dhtPort}`, "-d", dir];
+}
 
 /** The first of the needed tools that is not installed, or undefined if all are. */
 export async function missingTool(): Promise<string | undefined> {
@@ -135,19 +143,7 @@ export function startSeeder(
   opts: { listenPort: number; dhtPort: number },
 ): Deno.ChildProcess {
   return new Deno.Command("aria2c", {
-    args: [
-      ...ARIA2_COMMON,
-      "-V",
-      "--bt-seed-unverified=false",
-      "--seed-ratio=0.0",
-      `--listen-port=${opts.listenPort}`,
-      `--dht-listen-port=${opts.dhtPort}`,
-      `--log=${dir}/aria2.log`,
-      "--log-level=notice",
-      "-d",
-      dir,
-      torrent,
-    ],
+    args: [...ARIA2_COMMON, ...SEEDER, `--log=${dir}/aria2.log`, ...where(dir, opts), torrent],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -181,14 +177,8 @@ export async function timedDownload(
       timeOut,
       "aria2c",
       ...ARIA2_COMMON,
-      "--check-integrity=true",
-      "--bt-hash-check-seed=true",
-      "--seed-time=0",
-      "--bt-stop-timeout=120",
-      `--listen-port=${opts.listenPort}`,
-      `--dht-listen-port=${opts.dhtPort}`,
-      "-d",
-      dir,
+      ...DOWNLOADER,
+      ...where(dir, opts),
       torrent,
     ],
     stdin: "null",

@@ -2,6 +2,7 @@
  * Runs the benchmark scripts as child processes for the report, with one
  * progress line on stderr (elapsed time, which part, its latest progress).
  */
+import { ShoalProcess } from "../tests/harness/process.ts";
 import type { Part } from "./_results.ts";
 
 /** How often the progress line is redrawn. */
@@ -10,6 +11,8 @@ const TICK_MS = 1000;
 const TAIL_LINES = 20;
 /** Longest progress line drawn. */
 const LINE_WIDTH = 160;
+
+const encoder = new TextEncoder();
 
 /** The one updating progress line of a report run. */
 export class ProgressLine {
@@ -25,16 +28,24 @@ export class ProgressLine {
   /** Redraws the line. */
   draw(): void {
     const s = this.elapsed.toFixed(0).padStart(4);
-    const text = `\r\x1b[K[bench ${s}s] ${this.status}`.slice(0, LINE_WIDTH);
-    Deno.stderr.writeSync(new TextEncoder().encode(text));
+    Deno.stderr.writeSync(
+      encoder.encode(`\r\x1b[K[bench ${s}s] ${this.status}`.slice(0, LINE_WIDTH)),
+    );
   }
 
   /** Draws the last state and ends the line. */
   close(): void {
     clearInterval(this.#timer);
     this.draw();
-    Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    Deno.stderr.writeSync(encoder.encode("\n"));
   }
+}
+
+/** A child's stderr as lines, split at `\r` too (progress lines), without colour codes. */
+function stderrLines(text: string): string[] {
+  // deno-lint-ignore no-control-regex
+  return text.split(/[\r\n]/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").trim())
+    .filter(Boolean);
 }
 
 /** Runs `script` with `args` and returns its last stdout line that parses as JSON. */
@@ -46,36 +57,21 @@ export async function runPart<T>(
   const t0 = performance.now();
   const progress = options.progress;
   progress.status = name;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script.pathname, ...options.args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tail: string[] = [];
-  const readErr = (async () => {
-    let buf = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      const parts = (buf + chunk).split(/[\r\n]/);
-      buf = parts.pop() ?? "";
-      // deno-lint-ignore no-control-regex
-      const lines = parts.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").trim())
-        .filter(Boolean);
-      tail.push(...lines);
-      tail.splice(0, Math.max(0, tail.length - TAIL_LINES));
-      const last = lines.at(-1);
-      if (last) progress.status = `${name}: ${last.replace(/^\[bench +[\d.]+s\] /, "")}`;
-    }
-  })();
-  const out = new Response(child.stdout).text();
-  const [{ code }, text] = await Promise.all([child.status, out, readErr]);
+  const child = new ShoalProcess(options.args, { name, script: script.pathname });
+  while (child.alive) {
+    await (child.stderr.ended ? child.exited : Promise.race([child.stderr.next(), child.exited]));
+    const last = stderrLines(child.stderr.text.slice(-LINE_WIDTH * 2)).at(-1);
+    if (last) progress.status = `${name}: ${last.replace(/^\[bench +[\d.]+s\] /, "")}`;
+  }
+  const { code } = await child.finish();
   const seconds = (performance.now() - t0) / 1000;
-  const line = text.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  const line = child.stdout.lines().findLast((l) => l.startsWith("{"));
   if (code !== 0 || !line) {
     // The uncaught error's message says more than the stack frames after it.
+    const tail = stderrLines(child.stderr.text).slice(-TAIL_LINES);
     const err = tail.findLastIndex((l) => l.startsWith("error:"));
     const lines = err >= 0 ? tail.slice(err, err + 2) : tail.slice(-3);
-    const why = `exited with code ${code}; stderr: ${lines.join(" | ")}`;
-    return { data: null, seconds, note: why };
+    return { data: null, seconds, note: `exited with code ${code}; stderr: ${lines.join(" | ")}` };
   }
   return { data: JSON.parse(line) as T, seconds };
 }

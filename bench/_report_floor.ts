@@ -1,18 +1,5 @@
 /** The report's "What a GiB costs here" section, from bench/floor_bench.ts. */
-import { fmtN, type Row, rowStat } from "./_results.ts";
-
-/** What floor_bench.ts prints: wall milliseconds per GiB of each stage alone. */
-export interface FloorJson {
-  floor: {
-    sha1_subtle_ms: number;
-    sha1_node_ms: number;
-    write_fresh_ms: number;
-    write_resident_ms: number;
-    /** Absent in results from before drop-behind. */
-    write_dropped_ms?: number;
-    loopback_ms: number;
-  };
-}
+import { type FloorJson, fmtN, type Row, rowStat } from "./_results.ts";
 
 /**
  * The per-GiB cost of every stage a download cannot skip, measured alone, and

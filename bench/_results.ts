@@ -3,7 +3,6 @@
  * helpers to read and format those figures in the report.
  */
 import { medianMinMax } from "./_stats.ts";
-import type { FloorJson } from "./_report_floor.ts";
 
 /** One file size and seeder count of a download benchmark, with a figure per run. */
 export interface Row {
@@ -86,6 +85,19 @@ export interface SwarmJson {
 /** bench/failover_download_bench.ts's JSON line. */
 export interface FailoverJson {
   failover: { mib: number; runs: FailoverRun[] };
+}
+
+/** bench/floor_bench.ts's JSON line: wall milliseconds per GiB of each stage alone. */
+export interface FloorJson {
+  floor: {
+    sha1_subtle_ms: number;
+    sha1_node_ms: number;
+    write_fresh_ms: number;
+    write_resident_ms: number;
+    /** Absent in results from before drop-behind. */
+    write_dropped_ms?: number;
+    loopback_ms: number;
+  };
 }
 
 /** bench/aria2_compare.ts's JSON line. */

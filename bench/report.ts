@@ -9,32 +9,17 @@ import { parseArgs } from "node:util";
 import type * as vl from "vega-lite";
 import { renderSvg, trackerChart } from "./_charts.ts";
 import { ProgressLine, runPart } from "./_child_bench.ts";
-import {
-  crowdChart,
-  failoverChart,
-  resourcesChart,
-  seedersChart,
-  sizesChart,
-} from "./_download_charts.ts";
+import * as dl from "./_download_charts.ts";
 import { PLAN_OPTIONS } from "./_plans.ts";
-import {
-  comparisonTable,
-  crowdTable,
-  failoverTable,
-  machineTable,
-  type RunContext,
-  runContext,
-  seedersTable,
-  sizesTable,
-  trackerTables,
-} from "./_report_tables.ts";
+import * as tables from "./_report_tables.ts";
 import { goalsTable } from "./_report_goals.ts";
-import { type FloorJson, floorSection } from "./_report_floor.ts";
+import { floorSection } from "./_report_floor.ts";
 import { trends } from "./_report_trends.ts";
 import {
   type Aria2Json,
   type FailoverJson,
   findRow,
+  type FloorJson,
   fmtN,
   type Part,
   peerRows,
@@ -46,7 +31,6 @@ import {
 } from "./_results.ts";
 
 const DOCS = new URL("../docs/", import.meta.url);
-const script = (name: string) => new URL(`./${name}`, import.meta.url);
 
 const { values } = parseArgs({ args: Deno.args, options: PLAN_OPTIONS });
 const quick = values.quick ?? false;
@@ -59,27 +43,16 @@ const planArgs = [
 
 /** Runs every part, one after the other (they would disturb each other's figures). */
 async function measure(progress: ProgressLine): Promise<Results> {
-  const floor = await runPart<FloorJson>("floor", script("floor_bench.ts"), {
-    args: quick ? ["--mib", "256"] : [],
-    progress,
-  });
-  const tracker = await runPart<TrackerJson>("tracker", script("tracker_bench.ts"), {
-    args: quick ? ["--quick"] : [],
-    progress,
-  });
-  const swarm = await runPart<SwarmJson>("swarm", script("swarm_bench.ts"), {
-    args: planArgs,
-    progress,
-  });
-  const failover = await runPart<FailoverJson>("failover", script("failover_download_bench.ts"), {
-    args: planArgs,
-    progress,
-  });
-  const aria2 = await runPart<Aria2Json>("aria2", script("aria2_compare.ts"), {
-    args: planArgs,
-    progress,
-  });
-  return { quick, floor, tracker, swarm, failover, aria2 };
+  const run = <T>(name: string, file: string, args: string[]) =>
+    runPart<T>(name, new URL(`./${file}`, import.meta.url), { args, progress });
+  return {
+    quick,
+    floor: await run<FloorJson>("floor", "floor_bench.ts", quick ? ["--mib", "256"] : []),
+    tracker: await run<TrackerJson>("tracker", "tracker_bench.ts", quick ? ["--quick"] : []),
+    swarm: await run<SwarmJson>("swarm", "swarm_bench.ts", planArgs),
+    failover: await run<FailoverJson>("failover", "failover_download_bench.ts", planArgs),
+    aria2: await run<Aria2Json>("aria2", "aria2_compare.ts", planArgs),
+  };
 }
 
 /** The chart files and their specs, for the parts that ran. */
@@ -91,23 +64,23 @@ function charts(r: Results): [string, vl.TopLevelSpec][] {
     const ones = (rows: typeof sw.swarm) =>
       rows.filter((x) => x.seeders === 1).sort((a, b) => a.sizeMiB - b.sizeMiB);
     const downloads = { shoal: ones(sw.swarm), ...(aria2 ? { aria2: ones(aria2) } : {}) };
-    out.push(["perf_sizes.svg", sizesChart(downloads, sw.uploads)]);
-    out.push(["perf_resources.svg", resourcesChart(downloads)]);
+    out.push(["perf_sizes.svg", dl.sizesChart(downloads, sw.uploads)]);
+    out.push(["perf_resources.svg", dl.resourcesChart(downloads)]);
     const peers = peerRows(sw.swarm);
     if (peers.length > 1) {
       const mib = peers[0]!.sizeMiB;
       const ariaPeers = (aria2 ?? []).filter((x) => x.sizeMiB === mib);
       const tools = { shoal: peers, ...(ariaPeers.length ? { aria2: ariaPeers } : {}) };
-      out.push(["perf_seeders.svg", seedersChart(tools, sizeLabel(mib))]);
+      out.push(["perf_seeders.svg", dl.seedersChart(tools, sizeLabel(mib))]);
     }
     if (sw.crowd.runs.length > 0) {
       const alone = findRow(sw.swarm, sw.crowd.mib, 1);
       const aloneSeconds = alone ? rowStat(alone, "time s").median : null;
-      out.push(["perf_crowd.svg", crowdChart(sw.crowd, sizeLabel(sw.crowd.mib), aloneSeconds)]);
+      out.push(["perf_crowd.svg", dl.crowdChart(sw.crowd, sizeLabel(sw.crowd.mib), aloneSeconds)]);
     }
   }
   const f = r.failover.data?.failover;
-  if (f) out.push(["perf_failover_download.svg", failoverChart(f, sizeLabel(f.mib))]);
+  if (f) out.push(["perf_failover_download.svg", dl.failoverChart(f, sizeLabel(f.mib))]);
   const t = r.tracker.data;
   if (t) {
     const series = { writes: t.write_throughput, reads: t.read_throughput };
@@ -119,7 +92,7 @@ function charts(r: Results): [string, vl.TopLevelSpec][] {
 /** The whole of docs/PERFORMANCE.md; `drawn` lists the chart files written. */
 async function markdown(
   r: Results,
-  options: { drawn: Set<string>; ctx: RunContext },
+  options: { drawn: Set<string>; ctx: tables.RunContext },
 ): Promise<string[]> {
   const drawn = options.drawn;
   const img = (name: string, alt: string) => drawn.has(name) ? [`![${alt}](${name})`, ""] : [];
@@ -139,14 +112,14 @@ async function markdown(
       took(r.tracker)
     }, swarm ${took(r.swarm)}, failover ${took(r.failover)}, aria2 ${took(r.aria2)}.`,
     "",
-    ...await machineTable(quick, options.ctx),
+    ...await tables.machineTable(quick, options.ctx),
     "",
     "## File size classes",
     "",
     "`upload_file`: from the command to its `shared` line (hashing every piece and the whole file, then registering with the trackers); each run is another seeder sharing the same file. Download: from the download command to the verified file under its name, from one seeder; peak RSS and CPU are the downloader's.",
     "",
     ...failed(r.swarm, "The swarm benchmark"),
-    ...(sw ? [...sizesTable(sw), ""] : []),
+    ...(sw ? [...tables.sizesTable(sw), ""] : []),
     ...img("perf_sizes.svg", "upload_file and download time and MB/s by file size"),
     ...img("perf_resources.svg", "downloader peak RSS and CPU by file size"),
     "## Peer count",
@@ -155,7 +128,7 @@ async function markdown(
       ? [
         `${sizeLabel(peers[0]!.sizeMiB)} downloaded from each number of seeders:`,
         "",
-        ...seedersTable(peers),
+        ...tables.seedersTable(peers),
         "",
       ]
       : []),
@@ -166,7 +139,7 @@ async function markdown(
           sizeLabel(sw.crowd.mib)
         } given the download command together; each serves its verified pieces to the others as it goes. Times from the common start:`,
         "",
-        ...crowdTable(sw.crowd),
+        ...tables.crowdTable(sw.crowd),
         "",
       ]
       : []),
@@ -174,7 +147,7 @@ async function markdown(
     "## Tracker",
     "",
     ...failed(r.tracker, "The tracker benchmark"),
-    ...(r.tracker.data ? [...trackerTables(r.tracker.data), ""] : []),
+    ...(r.tracker.data ? [...tables.trackerTables(r.tracker.data), ""] : []),
     ...img("perf_tracker_latency.svg", "tracker requests/s and latency by client count"),
     "## Failover during a download",
     "",
@@ -185,7 +158,7 @@ async function markdown(
           sizeLabel(f.mib)
         } from one seeder; the primary tracker gets \`kill -9\` during the download (each run kills the tracker that is primary then; the killed one is restarted between runs). Progress is \`show_downloads\` sampled every 100 ms; right after the kill the downloader's shell runs \`list_groups\`, timed until its answer.`,
         "",
-        ...failoverTable(f),
+        ...tables.failoverTable(f),
         "",
       ]
       : []),
@@ -194,7 +167,9 @@ async function markdown(
     "",
     "aria2c with a local opentracker, torrents of 512 KiB pieces, the same files and seeder counts, on loopback, in the same run; time from the start of the downloading aria2c to its exit with the file complete and hash-checked.",
     "",
-    ...(sw ? comparisonTable(sw.swarm, r.aria2) : ["Skipped: the swarm benchmark did not run."]),
+    ...(sw
+      ? tables.comparisonTable(sw.swarm, r.aria2)
+      : ["Skipped: the swarm benchmark did not run."]),
     "",
     "## What a GiB costs on this machine",
     "",
@@ -213,7 +188,7 @@ async function markdown(
 
 const progress = new ProgressLine();
 try {
-  const ctx = await runContext();
+  const ctx = await tables.runContext();
   const results = await measure(progress);
   progress.status = "writing report and charts";
   await Deno.mkdir(DOCS, { recursive: true });

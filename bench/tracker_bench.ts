@@ -15,12 +15,12 @@
  */
 import { parseArgs } from "node:util";
 import { describeError } from "../shared/errors.ts";
+import { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import { measureFailover } from "./_failover.ts";
-import { type ArgsFn, sequentialLatency, throughput, type ThroughputResult } from "./_load.ts";
+import { type ArgsFn, sequentialLatency, throughput } from "./_load.ts";
 import { type BenchResults, formatReport, toJson } from "./_tracker_report.ts";
 import { startCpuMeter, summarize } from "./_stats.ts";
 import { measureSyncDelay } from "./_sync_delay.ts";
-import { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import { WireClient } from "./_wire_client.ts";
 
 /** Tracker settings used for the whole run. */
@@ -46,6 +46,14 @@ type Part = (typeof PARTS)[number];
 const USAGE =
   "usage: deno run --allow-all bench/tracker_bench.ts [--quick] [--only latency,sync,writes,reads,failover] [--profile <dir>]";
 
+/** A part name given to --only is not one of {@linkcode PARTS}. */
+class UsageError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
 const encoder = new TextEncoder();
 const startedAt = performance.now();
 
@@ -62,52 +70,41 @@ function groupArgs(phase: string): ArgsFn {
 
 const noArgs: ArgsFn = () => ({});
 
-/** Starts tracker 1, waits until it is primary, then tracker 2 until it has caught up. */
-async function startPair(pair: TrackerPair): Promise<void> {
-  progress(`starting tracker 1 (data in ${pair.dir})`);
-  await pair.startTracker(1, "primary");
-  progress("tracker 1 is primary; starting tracker 2");
-  await pair.startTracker(2, "secondary");
-}
-
 /** Creates a user and logs in; returns the session token. */
 async function login(client: WireClient): Promise<string> {
   progress("creating the bench user (PBKDF2, slow by design)");
   const user = `bench-${crypto.randomUUID().slice(0, 8)}`;
-  await client.call("create_user", { user, password: "bench-password" });
-  const data = await client.call("login", {
-    user,
-    password: "bench-password",
-    addr: "127.0.0.1:9",
-  });
+  const password = "bench-password";
+  await client.call("create_user", { user, password });
+  const data = await client.call("login", { user, password, addr: "127.0.0.1:9" });
   if (typeof data.token !== "string") throw new Error("login answered without a token");
   return data.token;
 }
 
+/** What every measuring part needs. */
+interface Setup {
+  pair: TrackerPair;
+  client: WireClient;
+  token: string;
+  plan: Plan;
+  processes: Record<string, number>;
+}
+
 /** Runs the throughput of `cmd` with each number of connections. */
-async function throughputSeries(
-  pair: TrackerPair,
-  options: {
-    token: string;
-    plan: Plan;
-    cmd: string;
-    args: (clients: number) => ArgsFn;
-    processes: Record<string, number>;
-  },
-): Promise<ThroughputResult[]> {
+async function throughputSeries(s: Setup, cmd: string, args: (clients: number) => ArgsFn) {
   const out = [];
   for (const clients of CONNECTIONS) {
-    const ms = options.plan.durationMs;
-    progress(`throughput: ${options.cmd} with ${clients} connections for ${ms} ms`);
+    const durationMs = s.plan.durationMs;
+    progress(`throughput: ${cmd} with ${clients} connections for ${durationMs} ms`);
     const r = await throughput({
-      to: pair.endpoints[0],
-      token: options.token,
-      cmd: options.cmd,
-      args: options.args(clients),
+      to: s.pair.endpoints[0],
+      token: s.token,
+      cmd,
+      args: args(clients),
       clients,
       depth: PIPELINE_DEPTH,
-      durationMs: ms,
-      processes: options.processes,
+      durationMs,
+      processes: s.processes,
     });
     progress(`  ${Math.round(r.opsPerSec)} ops/s, ${r.errors} errors`);
     out.push(r);
@@ -115,30 +112,22 @@ async function throughputSeries(
   return out;
 }
 
-async function bench(
-  pair: TrackerPair,
-  options: { plan: Plan; quick: boolean; parts: Set<Part> },
-): Promise<BenchResults> {
-  const { plan, parts } = options;
-  const results: BenchResults = {
-    mode: options.quick ? "quick" : "full",
-    env: {
-      deno: Deno.version.deno,
-      cpus: navigator.hardwareConcurrency,
-      os: Deno.build.os,
-      loadavg: loadAverage(),
-    },
-    writeCmd: WRITE_CMD,
-    readCmd: READ_CMD,
-    writeLatency: null,
-    readLatency: null,
-    latencyCpu: null,
-    syncDelay: null,
-    writes: [],
-    reads: [],
-    failover: null,
-  };
-  await startPair(pair);
+/** Write and read latency, one request at a time, with the CPU use meanwhile. */
+async function latency({ client, plan, processes }: Setup) {
+  const count = plan.latencyOps;
+  const meter = startCpuMeter(processes);
+  progress(`write latency: ${count} sequential ${WRITE_CMD}`);
+  const w = await sequentialLatency(client, { cmd: WRITE_CMD, args: groupArgs("l"), count });
+  progress(`read latency: ${count} sequential ${READ_CMD}`);
+  const r = await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count });
+  return { writeLatency: summarize(w), readLatency: summarize(r), latencyCpu: meter.stop() };
+}
+
+async function bench(pair: TrackerPair, plan: Plan, parts: Set<Part>) {
+  progress(`starting tracker 1 (data in ${pair.dir})`);
+  await pair.startTracker(1, "primary");
+  progress("tracker 1 is primary; starting tracker 2");
+  await pair.startTracker(2, "secondary");
   const client = await WireClient.connect(pair.endpoints[0], "setup");
   try {
     const token = client.token = await login(client);
@@ -150,21 +139,13 @@ async function bench(
       tracker2: pair.tracker(2).pid,
       bench: Deno.pid,
     };
-    if (parts.has("latency")) {
-      const count = plan.latencyOps;
-      const meter = startCpuMeter(processes);
-      progress(`write latency: ${count} sequential ${WRITE_CMD}`);
-      const w = await sequentialLatency(client, { cmd: WRITE_CMD, args: groupArgs("l"), count });
-      results.writeLatency = summarize(w);
-      progress(`read latency: ${count} sequential ${READ_CMD}`);
-      const r = await sequentialLatency(client, { cmd: READ_CMD, args: noArgs, count });
-      results.readLatency = summarize(r);
-      results.latencyCpu = meter.stop();
-    }
+    const s: Setup = { pair, client, token, plan, processes };
+    const lat = parts.has("latency") ? await latency(s) : null;
+    let syncDelay = null;
     if (parts.has("sync")) {
       progress(`synchronisation delay: ${plan.syncOps} writes, each followed by both statuses`);
       const args = groupArgs("s");
-      results.syncDelay = await measureSyncDelay(pair, {
+      syncDelay = await measureSyncDelay(pair, {
         client,
         primary: 1,
         cmd: WRITE_CMD,
@@ -172,29 +153,28 @@ async function bench(
         count: plan.syncOps,
       });
     }
-    if (parts.has("writes")) {
-      const args = (clients: number) => groupArgs(`t${clients}`);
-      results.writes = await throughputSeries(pair, {
-        token,
-        plan,
-        cmd: WRITE_CMD,
-        args,
-        processes,
-      });
-    }
-    if (parts.has("reads")) {
-      const args = () => noArgs;
-      results.reads = await throughputSeries(pair, { token, plan, cmd: READ_CMD, args, processes });
-    }
+    const writes = parts.has("writes")
+      ? await throughputSeries(s, WRITE_CMD, (clients) => groupArgs(`t${clients}`))
+      : [];
+    const reads = parts.has("reads") ? await throughputSeries(s, READ_CMD, () => noArgs) : [];
+    let failover = null;
     if (parts.has("failover")) {
       const rounds = plan.failoverRounds;
       progress(`failover: ${rounds} rounds of kill -9 of the primary`);
-      results.failover = await measureFailover(pair, { token, rounds, primary: 1, progress });
+      failover = await measureFailover(pair, { token, rounds, primary: 1, progress });
     }
+    return {
+      writeLatency: lat?.writeLatency ?? null,
+      readLatency: lat?.readLatency ?? null,
+      latencyCpu: lat?.latencyCpu ?? null,
+      syncDelay,
+      writes,
+      reads,
+      failover,
+    };
   } finally {
     await client.close();
   }
-  return results;
 }
 
 function loadAverage(): number | null {
@@ -206,15 +186,13 @@ function loadAverage(): number | null {
 }
 
 function parseParts(text: string | undefined, profiling: boolean): Set<Part> {
-  const parts = new Set<Part>(PARTS);
-  if (text !== undefined) {
-    parts.clear();
-    for (const p of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-      if (!(PARTS as readonly string[]).includes(p)) {
-        throw new Error(`Unknown part "${p}" for --only: use ${PARTS.join(", ")}`);
-      }
-      parts.add(p as Part);
+  const given = text?.split(",").map((s) => s.trim()).filter((s) => s !== "") ?? PARTS;
+  const parts = new Set<Part>();
+  for (const p of given) {
+    if (!(PARTS as readonly string[]).includes(p)) {
+      throw new UsageError(`Unknown part "${p}" for --only: use ${PARTS.join(", ")}`);
     }
+    parts.add(p as Part);
   }
   if (profiling) parts.delete("failover");
   return parts;
@@ -256,7 +234,20 @@ async function main(): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    const results = await bench(pair, { plan: quick ? PLANS.quick : PLANS.full, quick, parts });
+    const env = {
+      deno: Deno.version.deno,
+      cpus: navigator.hardwareConcurrency,
+      os: Deno.build.os,
+      loadavg: loadAverage(),
+    };
+    const measured = await bench(pair, quick ? PLANS.quick : PLANS.full, parts);
+    const results: BenchResults = {
+      mode: quick ? "quick" : "full",
+      env,
+      writeCmd: WRITE_CMD,
+      readCmd: READ_CMD,
+      ...measured,
+    };
     if (profileDir) {
       progress("stopping the trackers so they write their CPU profiles");
       await Promise.all([pair.tracker(1).stop(), pair.tracker(2).stop()]);
