@@ -4,37 +4,24 @@
  * (from peer.db, so that the list survives logout and restart) and waiting
  * for them. Only the logged-in user's downloads run.
  */
-import { countBits, emptyBitfield, hasBit } from "../../shared/bitfield.ts";
+import { countBits } from "../../shared/bitfield.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { checkFileName, clip } from "../../shared/names.ts";
-import { DownloadDriver } from "./driver.ts";
-import {
-  fileMetaOf,
-  type LookupResult,
-  lookupResultOf,
-  lookupSources,
-  reportPieces,
-} from "./tracker_answers.ts";
-import { describeUnfinished, formatDownload } from "./download_view.ts";
 import type { DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import type { ServedFiles } from "../serve/served_files.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
-import type { TransferPool } from "./worker_pool.ts";
 import type { Verifier } from "../verify/verifier.ts";
+import { partPathOf, sameDownload, sameFile } from "./download_records.ts";
+import { describeUnfinished, formatDownload } from "./download_view.ts";
+import { DownloadDriver } from "./driver.ts";
+import { FileError } from "./file_error.ts";
+import { checkDestFree, createDownload, resolveDest } from "./new_download.ts";
+import { checkPart, reportHeld } from "./resume_check.ts";
+import { type LookupResult, lookupSources, reportPieces } from "./tracker_answers.ts";
+import type { TransferPool } from "./worker_pool.ts";
 
 const logger = log("peer", "files");
-
-/** Most pieces named in one `report_pieces` sent when a download continues. */
-const REPORT_BATCH = 4096;
-
-/** A user-facing failure: its message is shown after `error: `. */
-export class FileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FileError";
-  }
-}
 
 /** What {@linkcode DownloadManager} works with. */
 export interface DownloadManagerDeps {
@@ -103,13 +90,7 @@ export class DownloadManager {
     const user = this.#me();
     const bad = checkFileName(name);
     if (bad) throw new FileError(bad);
-    let dest: string;
-    try {
-      dest = await Deno.realPath(destDir);
-      if (!(await Deno.stat(dest)).isDirectory) throw new Error("not a folder");
-    } catch (err) {
-      throw new FileError(`destination ${destDir}: ${describeError(err)}`);
-    }
+    const dest = await resolveDest(destDir);
     const mine = this.#unfinished(group, name);
     if (mine?.status === "P") {
       throw new FileError(
@@ -119,48 +100,11 @@ export class DownloadManager {
     if (mine || this.live.some((d) => isRunning(d) && sameFile(d.rec, { user, group, name }))) {
       throw new FileError(`${name} from ${group} is already being downloaded`);
     }
-    const final = `${dest}/${name}`;
-    const other = this.#deps.db.downloadList().find((r) =>
-      (r.status === "D" || r.status === "P") && r.dest === dest && r.name === name
-    );
-    if (other) {
-      throw new FileError(
-        `${final}.part belongs to an unfinished download of ${other.user} on this peer`,
-      );
-    }
-    if (await exists(final)) throw new FileError(`${final} already exists`);
-    const res = await this.#deps.client.request("lookup_file", { group, name });
-    if (!res.ok) throw new FileError(res.error);
-    const d = fileMetaOf(res.data);
-    if (
-      !Number.isSafeInteger(d.size) || d.size < 0 || !Number.isSafeInteger(d.pieceSize) ||
-      d.pieceSize <= 0 || typeof d.pieces !== "string" || typeof d.sha1 !== "string"
-    ) {
-      throw new FileError(`the tracker's answer about ${name} is malformed`);
-    }
-    const n = Math.ceil(d.size / d.pieceSize);
-    const rec: DownloadRecord = {
-      user,
-      group,
-      name,
-      dest,
-      size: d.size,
-      pieceSize: d.pieceSize,
-      pieces: d.pieces,
-      sha1: d.sha1,
-      have: emptyBitfield(n),
-      status: "D",
-      error: null,
-    };
-    try {
-      using f = await Deno.open(`${final}.part`, { write: true, create: true, truncate: true });
-      await f.truncate(d.size);
-    } catch (err) {
-      throw new FileError(`cannot create ${final}.part: ${describeError(err)}`);
-    }
+    await checkDestFree(this.#deps.db, { dest, name });
+    const { rec, lookup } = await createDownload(this.#deps.client, { user, group, name, dest });
     this.#deps.db.putDownload(rec);
-    // The lookup's peers and grant start the download without asking again.
-    this.#begin(rec, lookupResultOf(res.data));
+    this.#begin(rec, lookup);
+    const n = Math.ceil(rec.size / rec.pieceSize);
     return `downloading ${name} from ${group} into ${dest} (${n} pieces); see show_downloads`;
   }
 
@@ -216,7 +160,7 @@ export class DownloadManager {
       await this.#deps.pool.drain(d.partPath);
     }
     this.#deps.db.deleteDownload(rec);
-    const part = `${rec.dest}/${rec.name}.part`;
+    const part = partPathOf(rec);
     await Deno.remove(part).catch((err) => {
       if (!(err instanceof Deno.errors.NotFound)) {
         logger.warn("Cannot remove {part}: {error}", { part, error: describeError(err) });
@@ -371,79 +315,15 @@ export class DownloadManager {
 
   /**
    * Continues an unfinished download (its `.part` checked first); false when
-   * it could not (then it is recorded as failed).
+   * it could not (then it is recorded as failed, or as complete).
    */
   async #resume(rec: DownloadRecord, options: { quiet?: boolean } = {}): Promise<boolean> {
-    const n = Math.ceil(rec.size / rec.pieceSize);
-    const part = `${rec.dest}/${rec.name}.part`;
-    try {
-      const st = await Deno.stat(part);
-      if (st.size !== rec.size) throw new Error("wrong size");
-    } catch {
-      // A crash between the final rename and recording it leaves the finished file and no
-      // .part: that file is checked, never overwritten.
-      const final = `${rec.dest}/${rec.name}`;
-      if (await exists(final)) return await this.#adoptFinished(rec, final);
-      // The .part file is gone or damaged: start that download over.
-      rec.have = emptyBitfield(n);
-      try {
-        using f = await Deno.open(part, { write: true, create: true, truncate: true });
-        await f.truncate(rec.size);
-      } catch (err) {
-        this.#deps.db.setStatus(rec, "F", describeError(err));
-        return false;
-      }
-      this.#deps.db.updateHave(rec, rec.have);
-    }
+    if (!(await checkPart(this.#deps, rec))) return false;
     if (!options.quiet) this.#deps.notify(`resuming download of ${rec.name} from ${rec.group}`);
-    await this.#reportHeld(rec, n);
+    await reportHeld(this.#deps.client, rec);
     if (this.#user !== rec.user) return false;
     this.#begin(rec);
     return true;
-  }
-
-  /**
-   * An unfinished download whose final file exists: complete if that file has
-   * the download's SHA-1, else failed; the file is left as it is either way.
-   */
-  async #adoptFinished(rec: DownloadRecord, final: string): Promise<boolean> {
-    let sha1 = "";
-    try {
-      sha1 = (await this.#deps.verifier.hashFile(final, rec.pieceSize)).sha1;
-    } catch (err) {
-      logger.warn("Cannot hash {path}: {error}", { path: final, error: describeError(err) });
-    }
-    if (sha1 === rec.sha1) {
-      this.#deps.db.setStatus(rec, "C", null);
-      this.#deps.notify(`download of ${rec.name} was already complete: ${final}`);
-    } else {
-      this.#deps.db.setStatus(rec, "F", `${final} already exists and is not this file`);
-    }
-    return false;
-  }
-
-  /**
-   * Tells the trackers which pieces the download already has (they forgot
-   * them when its user logged out), so other downloaders can use them.
-   */
-  async #reportHeld(rec: DownloadRecord, n: number): Promise<void> {
-    const pieces: number[] = [];
-    for (let p = 0; p < n; p++) if (hasBit(rec.have, p)) pieces.push(p);
-    for (let i = 0; i < pieces.length; i += REPORT_BATCH) {
-      const batch = pieces.slice(i, i + REPORT_BATCH);
-      const res = await this.#deps.client.request("report_pieces", {
-        group: rec.group,
-        name: rec.name,
-        pieces: batch,
-      }).catch((err) => ({ ok: false as const, error: describeError(err) }));
-      if (!res.ok) {
-        logger.debug("Cannot report the pieces {name} has: {error}", {
-          name: rec.name,
-          error: res.error,
-        });
-        return;
-      }
-    }
   }
 
   #begin(rec: DownloadRecord, lookup?: LookupResult): void {
@@ -464,24 +344,4 @@ export class DownloadManager {
 
 function isRunning(d: DownloadDriver): boolean {
   return d.status === "D" || d.status === "V";
-}
-
-function sameFile(
-  a: { user?: string; group: string; name: string },
-  b: { user?: string; group: string; name: string },
-): boolean {
-  return a.user === b.user && a.group === b.group && a.name === b.name;
-}
-
-function sameDownload(a: DownloadRecord, b: DownloadRecord): boolean {
-  return sameFile(a, b) && a.dest === b.dest;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -10,6 +10,7 @@ import { log } from "../../shared/log.ts";
 import type { DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import { type ServedFiles, sharedBitfield } from "../serve/served_files.ts";
 import type { PrefixHash } from "../verify/prefix_hash.ts";
+import { finalPathOf, partPathOf } from "./download_records.ts";
 import { DownloadSession, type SessionStatus } from "./session.ts";
 import type { SessionAction, SessionEvent } from "./session_events.ts";
 import { LookupRefused, type LookupResult } from "./tracker_answers.ts";
@@ -106,12 +107,12 @@ export class DownloadDriver {
 
   /** Where the pieces are written until the file is complete. */
   get partPath(): string {
-    return `${this.rec.dest}/${this.rec.name}.part`;
+    return partPathOf(this.rec);
   }
 
   /** The final path. */
   get finalPath(): string {
-    return `${this.rec.dest}/${this.rec.name}`;
+    return finalPathOf(this.rec);
   }
 
   /** Starts (or resumes) fetching, from `lookup` if the caller has just made one. */

@@ -9,15 +9,14 @@
  * no socket, worker, timer, database or clock.
  */
 import { countBits, hasBit, setBit } from "../../shared/bitfield.ts";
-import { PIECE_SIZE } from "../../shared/constants.ts";
 import { log } from "../../shared/log.ts";
-import { parseEndpoint } from "../../shared/tracker_info.ts";
-import { pickPiece } from "./piece_picker.ts";
 import { RateMeter } from "./rate_meter.ts";
 import type { SessionAction, SessionEvent } from "./session_events.ts";
+import { RequestPlanner } from "./request_planner.ts";
 import { type Slot, Sources } from "./sources.ts";
 import type { LookupResult } from "./tracker_answers.ts";
 
+export { OFFLINE_STALL_MS, PICK_WINDOW, SOURCE_STALL_MS } from "./request_planner.ts";
 export {
   IN_FLIGHT_BUDGET,
   MAX_STRIKES,
@@ -37,20 +36,9 @@ export const REFRESH_INTERVAL_MS = 2000;
  * often instead, so that downloaders of one file start serving each other
  * soon after they verify pieces (the tracker hears of them within
  * {@linkcode REPORT_INTERVAL_MS}). It is also how often the session checks
- * for stalled sources and due lookups.
+ * for stalled sources (see request_planner.ts) and due lookups.
  */
 export const PARTIAL_REFRESH_MS = 1000;
-/** Ties between equally rare pieces are broken among this many nearest the front. */
-export const PICK_WINDOW = 32;
-/**
- * A source that delivers no 512 KiB piece for this long while requests to it
- * are outstanding (longer for larger pieces, in proportion) is dropped (its
- * connection closed, its pieces asked elsewhere) and retried with backoff: a
- * peer whose host vanished sends no FIN.
- */
-export const SOURCE_STALL_MS = 5000;
-/** The same for a source the trackers no longer list as online. */
-export const OFFLINE_STALL_MS = 1000;
 /**
  * Tracker refusals of a lookup that end the download: the file left the
  * group, or the user is no longer a member. Anything else (no tracker, not
@@ -101,20 +89,18 @@ export class DownloadSession {
   /** End-game duplicates received. */
   duplicates = 0;
   #file: SessionFile;
-  #random: () => number;
   #sources: Sources;
+  #planner: RequestPlanner;
   #grant: unknown = null;
   #pendingReport: number[] = [];
   #reportAt = Infinity;
   #checkAt = Infinity;
-  #nextRetry = Infinity;
   #startedAt = 0;
   #refreshedAt = 0;
   #rate = new RateMeter();
   /** Pieces 0 .. prefix-1 are all verified. */
   #prefix = 0;
   #hashedTo = 0;
-  #connIds = 0;
   /** True once a lookup has answered (before it, nothing is known to be missing). */
   #looked = false;
   /** Final refusals of the lookups in a row. */
@@ -134,8 +120,12 @@ export class DownloadSession {
     this.#file = file;
     this.n = Math.ceil(file.size / file.pieceSize);
     this.haveCount = countBits(file.have, this.n);
-    this.#random = options.random ?? Math.random;
     this.#sources = new Sources(this.n);
+    this.#planner = new RequestPlanner(
+      this.#sources,
+      { n: this.n, pieceSize: file.pieceSize, have: file.have },
+      options.random ?? Math.random,
+    );
   }
 
   /** Connected peers. */
@@ -167,7 +157,7 @@ export class DownloadSession {
   /** When the session wants a `tick` next (Infinity: never, unless something happens). */
   get wakeAt(): number {
     if (this.status !== "D" || this.#halted) return Infinity;
-    const t = Math.min(this.#checkAt, this.#nextRetry);
+    const t = Math.min(this.#checkAt, this.#planner.nextRetry);
     return this.#pendingReport.length > 0 ? Math.min(t, this.#reportAt) : t;
   }
 
@@ -266,9 +256,9 @@ export class DownloadSession {
       this.#checkAt = nextAfter(now, this.#startedAt, PARTIAL_REFRESH_MS);
       const due = this.#sources.hasPartialPeer() ? PARTIAL_REFRESH_MS : REFRESH_INTERVAL_MS;
       if (now - this.#refreshedAt >= due - PARTIAL_REFRESH_MS / 2) this.#refresh(now, out);
-      this.#dropStalled(now, out);
+      this.#planner.dropStalled(now, out);
     }
-    if (now >= this.#nextRetry) this.#pump(now, out);
+    if (now >= this.#planner.nextRetry) this.#pump(now, out);
   }
 
   #refresh(now: number, out: SessionAction[], known?: LookupResult): void {
@@ -335,79 +325,7 @@ export class DownloadSession {
   }
 
   #pump(now: number, out: SessionAction[]): void {
-    const sources = this.#sources;
-    const depth = sources.depth();
-    let nextRetry = Infinity;
-    for (const s of sources.slots.values()) {
-      if (s.dropped) continue;
-      if (s.conn === null) {
-        // A peer the trackers list as offline is tried again once they list it.
-        if (!s.listed) continue;
-        if (s.retryAt > now) {
-          nextRetry = Math.min(nextRetry, s.retryAt);
-          continue;
-        }
-        if (this.#grant !== null) this.#connect(s, out);
-        continue;
-      }
-      if (!s.opened) continue;
-      while (s.requested.size < depth) {
-        const p = pickPiece({
-          n: this.n,
-          mine: this.#file.have,
-          peerHas: s.has,
-          availability: sources.availability,
-          inFlight: sources.inFlight,
-          fromPeer: sources.askedOf(s),
-          random: this.#random,
-          window: PICK_WINDOW,
-          minAvailability: sources.minAvailability,
-          haveBefore: this.#prefix,
-        });
-        if (p < 0) break;
-        sources.request(s, p);
-        out.push({ type: "request", conn: s.conn, piece: p });
-      }
-    }
-    this.#nextRetry = nextRetry;
-  }
-
-  #connect(s: Slot, out: SessionAction[]): void {
-    let addr;
-    try {
-      addr = parseEndpoint(s.addr);
-    } catch {
-      s.dropped = true;
-      return;
-    }
-    const conn = ++this.#connIds;
-    this.#sources.attach(s, conn);
-    out.push({ type: "connect", conn, addr, grant: this.#grant });
-  }
-
-  /** How long a listed source may deliver nothing: {@linkcode SOURCE_STALL_MS} per 512 KiB of piece. */
-  get #stallMs(): number {
-    return SOURCE_STALL_MS * Math.max(1, this.#file.pieceSize / PIECE_SIZE);
-  }
-
-  /**
-   * Closes the connections that have requests outstanding and delivered
-   * nothing for {@linkcode SOURCE_STALL_MS} ({@linkcode OFFLINE_STALL_MS}
-   * once the trackers no longer list the peer); their `closed` events give
-   * the pieces to other peers.
-   */
-  #dropStalled(now: number, out: SessionAction[]): void {
-    for (const s of this.#sources.slots.values()) {
-      if (s.conn === null || !s.opened || s.requested.size === 0) continue;
-      const limit = s.listed ? this.#stallMs : OFFLINE_STALL_MS;
-      if (now - s.lastDataAt < limit) continue;
-      logger.info("{addr} delivered nothing for {ms} ms: dropping its connection", {
-        addr: s.addr,
-        ms: Math.round(now - s.lastDataAt),
-      });
-      s.lastDataAt = now;
-      out.push({ type: "close", conn: s.conn });
-    }
+    this.#planner.pump(now, { prefix: this.#prefix, grant: this.#grant }, out);
   }
 
   #advancePrefix(out: SessionAction[]): void {

@@ -14,7 +14,8 @@ import { log } from "../../shared/log.ts";
 import { checkFileName } from "../../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 import type { DownloadDriver } from "../download/driver.ts";
-import { DownloadManager, FileError, type WaitOptions } from "../download/download_manager.ts";
+import { DownloadManager, type WaitOptions } from "../download/download_manager.ts";
+import { FileError } from "../download/file_error.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { type FileMeta, PeerDb, type ShareRecord } from "../store/peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "../serve/server_pool.ts";
@@ -23,7 +24,7 @@ import { SessionStore } from "../store/session_store.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import { WorkerPool } from "../download/worker_pool.ts";
 
-export { FileError } from "../download/download_manager.ts";
+export { FileError } from "../download/file_error.ts";
 
 const logger = log("peer", "files");
 

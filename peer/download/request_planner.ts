@@ -1,0 +1,130 @@
+/**
+ * The planning half of a download session: which sources to connect to
+ * (when their backoff allows), which piece to ask of each open connection
+ * (the piece picker, up to the pipeline depth), and which connections to
+ * drop for delivering nothing. Pure: it writes actions, the time comes in.
+ */
+import { PIECE_SIZE } from "../../shared/constants.ts";
+import { log } from "../../shared/log.ts";
+import { parseEndpoint } from "../../shared/tracker_info.ts";
+import { pickPiece } from "./piece_picker.ts";
+import type { SessionAction } from "./session_events.ts";
+import type { Slot, Sources } from "./sources.ts";
+
+const logger = log("peer", "download");
+
+/** Ties between equally rare pieces are broken among this many nearest the front. */
+export const PICK_WINDOW = 32;
+/**
+ * A source that delivers no 512 KiB piece for this long while requests to it
+ * are outstanding (longer for larger pieces, in proportion) is dropped (its
+ * connection closed, its pieces asked elsewhere) and retried with backoff: a
+ * peer whose host vanished sends no FIN.
+ */
+export const SOURCE_STALL_MS = 5000;
+/** The same for a source the trackers no longer list as online. */
+export const OFFLINE_STALL_MS = 1000;
+
+/** The file being planned for. */
+export interface PlannedFile {
+  /** Pieces in the file. */
+  n: number;
+  pieceSize: number;
+  /** Verified pieces. */
+  have: Uint8Array;
+}
+
+/** Plans the connections and requests of one download over its {@linkcode Sources}. */
+export class RequestPlanner {
+  /** The earliest time a failed source may be retried (Infinity: none waits). */
+  nextRetry = Infinity;
+  #sources: Sources;
+  #file: PlannedFile;
+  #random: () => number;
+  #connIds = 0;
+  /** How long a listed source may deliver nothing: {@linkcode SOURCE_STALL_MS} per 512 KiB of piece. */
+  #stallMs: number;
+
+  /** A planner over `sources`; `random` breaks ties between equally rare pieces. */
+  constructor(sources: Sources, file: PlannedFile, random: () => number) {
+    this.#sources = sources;
+    this.#file = file;
+    this.#random = random;
+    this.#stallMs = SOURCE_STALL_MS * Math.max(1, file.pieceSize / PIECE_SIZE);
+  }
+
+  /**
+   * Opens the connections that are due (with a grant to present) and fills
+   * every open connection's pipeline; pieces before `prefix` are all ours.
+   */
+  pump(now: number, plan: { prefix: number; grant: unknown }, out: SessionAction[]): void {
+    const sources = this.#sources;
+    const depth = sources.depth();
+    let nextRetry = Infinity;
+    for (const s of sources.slots.values()) {
+      if (s.dropped) continue;
+      if (s.conn === null) {
+        // A peer the trackers list as offline is tried again once they list it.
+        if (!s.listed) continue;
+        if (s.retryAt > now) {
+          nextRetry = Math.min(nextRetry, s.retryAt);
+          continue;
+        }
+        if (plan.grant !== null) this.#connect(s, plan.grant, out);
+        continue;
+      }
+      if (!s.opened) continue;
+      while (s.requested.size < depth) {
+        const p = pickPiece({
+          n: this.#file.n,
+          mine: this.#file.have,
+          peerHas: s.has,
+          availability: sources.availability,
+          inFlight: sources.inFlight,
+          fromPeer: sources.askedOf(s),
+          random: this.#random,
+          window: PICK_WINDOW,
+          minAvailability: sources.minAvailability,
+          haveBefore: plan.prefix,
+        });
+        if (p < 0) break;
+        sources.request(s, p);
+        out.push({ type: "request", conn: s.conn, piece: p });
+      }
+    }
+    this.nextRetry = nextRetry;
+  }
+
+  /**
+   * Closes the connections that have requests outstanding and delivered
+   * nothing for {@linkcode SOURCE_STALL_MS} ({@linkcode OFFLINE_STALL_MS}
+   * once the trackers no longer list the peer); their `closed` events give
+   * the pieces to other peers.
+   */
+  dropStalled(now: number, out: SessionAction[]): void {
+    for (const s of this.#sources.slots.values()) {
+      if (s.conn === null || !s.opened || s.requested.size === 0) continue;
+      const limit = s.listed ? this.#stallMs : OFFLINE_STALL_MS;
+      if (now - s.lastDataAt < limit) continue;
+      logger.info("{addr} delivered nothing for {ms} ms: dropping its connection", {
+        addr: s.addr,
+        ms: Math.round(now - s.lastDataAt),
+      });
+      s.lastDataAt = now;
+      out.push({ type: "close", conn: s.conn });
+    }
+  }
+
+  #connect(s: Slot, grant: unknown, out: SessionAction[]): void {
+    let addr;
+    try {
+      addr = parseEndpoint(s.addr);
+    } catch {
+      s.dropped = true;
+      return;
+    }
+    const conn = ++this.#connIds;
+    this.#sources.attach(s, conn);
+    out.push({ type: "connect", conn, addr, grant });
+  }
+}
