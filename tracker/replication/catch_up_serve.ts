@@ -16,16 +16,17 @@ import { send, sendEntries, sendLong } from "./link_send.ts";
 
 const logger = log("tracker", "replication");
 
-/** What a catch-up reads: this tracker's number, its state and its store. */
-export interface CatchUpSource {
+/** A secondary's `sync`, and what the catch-up reads: this tracker's number, state and store. */
+export interface CatchUpRequest {
+  sync: SyncMessage;
   n: 1 | 2;
   state: TrackerState;
   store: Store;
 }
 
 /** Catches the secondary on `l` up from where its `sync` says its log ends. */
-export function serveCatchUp(l: ActiveLink, req: SyncMessage, from: CatchUpSource): void {
-  const { state: st, store } = from;
+export function serveCatchUp(l: ActiveLink, from: CatchUpRequest): void {
+  const { sync: req, state: st, store } = from;
   const plan = planCatchUp(req, {
     index: st.index,
     epoch: st.epoch,

@@ -27,7 +27,8 @@ export function send(conn: LinkConn, msg: LinkMessage): void {
  * ({@linkcode MAX_WHOLE}), else in fragments. `size`, when given, bounds the
  * length of that text from above and saves measuring it.
  */
-export function sendLong(conn: LinkConn, msg: LinkMessage, size?: number): void {
+export function sendLong(conn: LinkConn, msg: LinkMessage, options: { size?: number } = {}): void {
+  const { size } = options;
   if (size !== undefined && size <= MAX_WHOLE) return send(conn, msg);
   const text = JSON.stringify(msg);
   if (text.length <= MAX_WHOLE) return send(conn, msg);
@@ -50,7 +51,7 @@ function sizedBatches(entries: readonly LogEntry[]): { batch: LogEntry[]; size: 
 /** Sends consecutive log entries in `entries` frames bounded by size. */
 export function sendEntries(conn: LinkConn, entries: readonly LogEntry[]): void {
   for (const { batch, size } of sizedBatches(entries)) {
-    sendLong(conn, { t: "entries", entries: batch }, size);
+    sendLong(conn, { t: "entries", entries: batch }, { size });
   }
 }
 

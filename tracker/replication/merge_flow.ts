@@ -66,7 +66,7 @@ export class MergeFlow {
   /** Secondary, caught up: sends its kept tail to the primary. */
   sendTail(l: ActiveLink): void {
     if (this.#tail.size === 0) return;
-    for (const { msg, size } of this.#tail.frames()) sendLong(l.conn, msg, size);
+    for (const { msg, size } of this.#tail.frames()) sendLong(l.conn, msg, { size });
     logger.info("Sent {count} writes made alone to the primary to merge", {
       count: this.#tail.size,
     });

@@ -294,7 +294,12 @@ export class TrackerNode {
       case "sync":
         this.#expect("primary", msg.t);
         this.#replica.flush();
-        return serveCatchUp(l, msg, { n: this.n, state: this.state, store: this.#opts.store });
+        return serveCatchUp(l, {
+          sync: msg,
+          n: this.n,
+          state: this.state,
+          store: this.#opts.store,
+        });
       case "ack":
         if (this.role === "primary" && l.followerLive) {
           if (msg.index > l.acked) l.acked = msg.index;
