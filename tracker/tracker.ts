@@ -3,6 +3,7 @@ import { ConfigError } from "../shared/errors.ts";
 import { envLogLevel, log, setupLogging } from "../shared/log.ts";
 import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
 import { loadClusterKey } from "./replication/cluster_key.ts";
+import { ClientRequests } from "./server/client_requests.ts";
 import { runConsole } from "./server/console.ts";
 import { TrackerNode } from "./replication/node.ts";
 import { TrackerServer } from "./server/server.ts";
@@ -62,6 +63,7 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     heartbeatMs: opts.heartbeatMs ?? 1000,
     graceMs: opts.graceMs ?? 1000,
     observer: presence,
+    requests: (ctx) => new ClientRequests(ctx),
   });
   presence.reset(node.state);
   const server = new TrackerServer(listener, node, key, presence);

@@ -10,6 +10,7 @@ import type { Frame, Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { type NodeObserver, TrackerNode } from "./node.ts";
+import { ClientRequests } from "../server/client_requests.ts";
 import { TrackerServer } from "../server/server.ts";
 import { Presence } from "../server/presence.ts";
 import { Store } from "../store/store.ts";
@@ -148,6 +149,7 @@ export class Cluster {
           ...observer,
         }
         : presence,
+      requests: (ctx) => new ClientRequests(ctx),
     });
     presence.reset(node.state);
     const server = new TrackerServer(listener, node, key, presence);

@@ -11,12 +11,12 @@ import { newGrantKeyPair } from "../../shared/grant.ts";
 import { ConnectionError, describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
+import type { LivenessView } from "../state/commands.ts";
 import type { LogEntry } from "../state/ops.ts";
 import type { TrackerState } from "../state/state.ts";
 import type { Store } from "../store/store.ts";
 import { entriesAfter } from "./catch_up.ts";
 import { serveCatchUp } from "./catch_up_serve.ts";
-import { ClientRequests } from "./client_requests.ts";
 import type { Link } from "./link.ts";
 import { type ActiveLink, LinkManager } from "./link_manager.ts";
 import { type LinkMessage, LinkMessageError, viewOf } from "./link_messages.ts";
@@ -45,6 +45,26 @@ export interface NodeOptions {
   graceMs: number;
   /** Told of every entry applied here and of role changes (soft state kept beside the log). */
   observer?: NodeObserver;
+  /** Makes what answers clients on this node (tracker/server/client_requests.ts). */
+  requests(ctx: RequestContext): RequestHandler;
+}
+
+/** What answering clients needs from the node. */
+export interface RequestContext {
+  /** The state, and the log writes go to. */
+  replica: Replica;
+  /** This tracker's role now (it may change while a request waits). */
+  role(): Role;
+  /** The other tracker, named in `not_primary` answers. */
+  other: Endpoint;
+  /** Which sessions are online, for lookups and counts. */
+  live?: LivenessView;
+}
+
+/** Answers client requests. */
+export interface RequestHandler {
+  /** Answers one client request message (`{t:"req", id, cmd, args, token}`). */
+  handle(msg: Message): Promise<Message>;
 }
 
 /** A tracker of the replicated pair. */
@@ -53,7 +73,7 @@ export class TrackerNode {
   role: Role = "starting";
   #opts: NodeOptions;
   #replica: Replica;
-  #requests: ClientRequests;
+  #requests: RequestHandler;
   #merge: MergeFlow;
   #links: LinkManager;
   #lostAt = 0;
@@ -71,7 +91,7 @@ export class TrackerNode {
     this.#replica = replica;
     const role = () => this.role;
     const other = opts.trackers[2 - opts.n]!;
-    this.#requests = new ClientRequests({ replica, role, other, live: opts.observer });
+    this.#requests = opts.requests({ replica, role, other, live: opts.observer });
     this.#merge = new MergeFlow({ n: opts.n, store: opts.store, replica, role });
     this.#links = new LinkManager({
       me: opts.n,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { formatEndpoint } from "../../shared/tracker_info.ts";
 import { Store } from "../store/store.ts";
+import { ClientRequests } from "../server/client_requests.ts";
 import { TrackerNode } from "./node.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { Client, Cluster, GRACE_MS, waitFor } from "./_test_cluster.ts";
@@ -268,6 +269,7 @@ Deno.test("a tracker not yet started answers unavailable, and rejects malformed 
       key: await loadClusterKey(`${dir}/cluster.key`),
       heartbeatMs: 100,
       graceMs: 300,
+      requests: (ctx) => new ClientRequests(ctx),
     });
     assert.equal(node.role, "starting");
     assert.deepEqual(await node.handleRequest({ t: "req", id: "1", cmd: "list_groups" }), {

@@ -5,32 +5,15 @@
  * answers `not_primary` (with where the primary is) or `unavailable`.
  */
 import type { Message } from "../../shared/frame.ts";
-import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
-import {
-  type LivenessView,
-  propose,
-  query,
-  READ_COMMANDS,
-  type Request,
-} from "../state/commands.ts";
+import { formatEndpoint } from "../../shared/tracker_info.ts";
+import { propose, query, READ_COMMANDS, type Request } from "../state/commands.ts";
 import type { Result } from "../state/ops.ts";
-import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "../server/requests.ts";
-import { NotPrimary, type Replica } from "./replica.ts";
-import type { Role } from "./roles.ts";
+import type { RequestContext, RequestHandler } from "../replication/node.ts";
+import { NotPrimary } from "../replication/replica.ts";
+import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 
-/** What {@linkcode ClientRequests} needs from the node. */
-export interface RequestContext {
-  replica: Replica;
-  /** This tracker's role now (it may change while a request waits). */
-  role(): Role;
-  /** The other tracker, named in `not_primary` answers. */
-  other: Endpoint;
-  /** Which sessions are online, for lookups and counts. */
-  live?: LivenessView;
-}
-
-/** Answers client requests on one tracker. */
-export class ClientRequests {
+/** Answers client requests on one tracker (the node's {@linkcode RequestHandler}). */
+export class ClientRequests implements RequestHandler {
   readonly #ctx: RequestContext;
   readonly #signer = new GrantSigner();
 
