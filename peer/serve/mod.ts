@@ -1,0 +1,15 @@
+/**
+ * peer/serve: the piece server on the peer's `<ip>:<port>`. Workers accept
+ * downloaders, check each one's grant, and send pieces of shared files and
+ * verified pieces of files still downloading, read from disk without copies.
+ *
+ * - `server_pool.ts`: the workers sharing the address (main-thread side)
+ * - `server_worker.ts`, `server_protocol.ts`: one worker and what it is told
+ * - `piece_server.ts`: one connection of the transfer protocol, serving side
+ * - `served_files.ts`: what this peer can serve right now
+ * - `revoked_grants.ts`: grants it no longer honours
+ *
+ * May import: `shared/`, `peer/store/`.
+ *
+ * @module
+ */
