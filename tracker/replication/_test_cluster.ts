@@ -3,6 +3,7 @@
  * OS-chosen ports, temporary data folders and a shared cluster key, and a raw
  * client speaking shoal's codec.
  */
+import { freePort } from "../../tests/harness/ports.ts";
 import assert from "node:assert/strict";
 import { FramedConn } from "../../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
@@ -24,12 +25,7 @@ export const GRACE_MS = 300;
 export const WAIT_MS = 10_000;
 
 /** A loopback port that was free a moment ago. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
+export { freePort };
 
 /** Polls `cond` until it holds; fails with `what` after `timeoutMs`. */
 export async function waitFor(
