@@ -56,9 +56,9 @@ const whole = await perGiB(() => {
 const dir = await Deno.makeTempDir({ prefix: "shoal-floor-" });
 const path = `${dir}/file.bin`;
 const writeFile = (create: boolean, dropBehind = false) =>
-  perGiB(() => {
+  perGiB(async () => {
     using f = Deno.openSync(path, { write: true, create, truncate: create });
-    const dropper = dropBehind ? PageDropper.open(path) : null;
+    const dropper = dropBehind ? await PageDropper.open(path) : null;
     for (let i = 0; i < pieces; i++) {
       let w = 0;
       while (w < piece.length) w += f.writeSync(piece.subarray(w));
@@ -75,7 +75,7 @@ try {
   resident = await writeFile(false);
   await Deno.remove(path);
   // Without FFI (or off Linux) nothing can be dropped, and the figure is left out.
-  const probe = PageDropper.open(dir);
+  const probe = await PageDropper.open(dir);
   if (probe) {
     probe.close();
     dropped = await writeFile(true, true);

@@ -13,16 +13,18 @@
  * by one large download.
  *
  * `Deno` has no `posix_fadvise`, so this calls the C library through Deno's
- * FFI, on Deno's blocking-task threads (the call may start writeback). It
- * needs Linux with glibc and the FFI permission (`--allow-all` grants it);
- * elsewhere {@link PageDropper.open} returns null and nothing is dropped.
+ * FFI, on Deno's blocking-task threads (the call may start writeback). Every
+ * symbol is nonblocking: a synchronous one gets a compiled fast-call
+ * trampoline, about 2 MiB more in each isolate that loads it. It needs Linux
+ * with glibc and the FFI permission (`--allow-all` grants it); elsewhere
+ * {@link PageDropper.open} gives null and nothing is dropped.
  * Dropping is advice: pages still dirty or under writeback stay, and the
  * next call (which covers them again) takes them.
  */
 
 const SYMBOLS = {
-  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  close: { parameters: ["i32"], result: "i32", nonblocking: true },
   posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32", nonblocking: true },
 } as const;
 
@@ -67,10 +69,11 @@ export class PageDropper {
   }
 
   /** A dropper for the file at `path`, or null if pages cannot be dropped here. */
-  static open(path: string): PageDropper | null {
+  static async open(path: string): Promise<PageDropper | null> {
     const c = loadLibc();
     if (!c) return null;
-    const fd = c.open(encoder.encode(`${path}\0`), O_RDONLY | O_CLOEXEC, 0);
+    const name = encoder.encode(`${path}\0`); // kept alive until the call returns
+    const fd = await c.open(name, O_RDONLY | O_CLOEXEC, 0);
     return fd < 0 ? null : new PageDropper(fd, c);
   }
 
@@ -90,7 +93,7 @@ export class PageDropper {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    if (!this.#pending) this.#libc.close(this.#fd);
+    if (!this.#pending) this.#closeFd();
   }
 
   #start(from: number, to: number): void {
@@ -102,7 +105,11 @@ export class PageDropper {
         const next = this.#next;
         this.#next = null;
         if (next) this.#start(next[0], next[1]);
-        else if (this.#closing) this.#libc.close(this.#fd);
+        else if (this.#closing) this.#closeFd();
       });
+  }
+
+  #closeFd(): void {
+    this.#libc.close(this.#fd).catch(() => {});
   }
 }

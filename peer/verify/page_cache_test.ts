@@ -63,7 +63,7 @@ Deno.test("PageDropper takes a range of a file out of the page cache and leaves 
   try {
     const { path } = await cleanFile(dir, 8 * MIB);
     assert.equal(residentBytes(path, 8 * MIB), 8 * MIB, "a file just written is cached");
-    const dropper = PageDropper.open(path);
+    const dropper = await PageDropper.open(path);
     assert.ok(dropper, "FFI is allowed in tests, so pages can be dropped");
     dropper.drop(0, 6 * MIB);
     await eventually(() => residentBytes(path, 6 * MIB) === 0, "the range leaves the cache");
@@ -91,6 +91,6 @@ Deno.test("PrefixHasher drops what it has hashed and still gets the file's SHA-1
   }
 });
 
-Deno.test("PageDropper.open of a missing file is null, not a throw", () => {
-  assert.equal(PageDropper.open("/nonexistent/shoal/f.part"), null);
+Deno.test("PageDropper.open of a missing file is null, not a throw", async () => {
+  assert.equal(await PageDropper.open("/nonexistent/shoal/f.part"), null);
 });

@@ -96,7 +96,12 @@ export class PrefixHasher implements PrefixHash {
         this.#hash = createHash("sha1");
         this.#file = Deno.openSync(this.#path, { read: true });
         this.#buf = new Uint8Array(CHUNK);
-        this.#dropper = PageDropper.open(this.#path);
+        const dropper = await PageDropper.open(this.#path);
+        if (this.#done) { // cancelled meanwhile: keep nothing open
+          dropper?.close();
+          return;
+        }
+        this.#dropper = dropper;
       }
       while (!this.#done && this.#pos < this.#target) {
         const view = this.#buf!.subarray(0, Math.min(CHUNK, this.#target - this.#pos));
