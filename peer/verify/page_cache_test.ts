@@ -1,3 +1,4 @@
+/** Tests of the page dropper: pages leave the cache, and the prefix hash drops what it has read. */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { PageDropper } from "./page_cache.ts";

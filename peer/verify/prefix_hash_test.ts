@@ -1,3 +1,4 @@
+/** Tests of PrefixHasher: the SHA-1 of a growing prefix, an empty file, cancel and a short file. */
 import assert from "node:assert/strict";
 import { PrefixHasher } from "./prefix_hash.ts";
 import { sha1, withFile } from "./_test_files.ts";

@@ -1,3 +1,4 @@
+/** Tests of the Verifier with its real verify worker: file hashes, prefix hashes, close. */
 import assert from "node:assert/strict";
 import { Verifier } from "./verifier.ts";
 import { VerifyError } from "./verify_error.ts";
