@@ -2,6 +2,10 @@
  * The piece server as a pool of workers sharing the peer's address
  * (SO_REUSEPORT). The main thread mirrors its {@linkcode ServedFiles} registry
  * into every worker.
+ *
+ * The first worker's thread also hosts file verification (peer/verify/
+ * verify_host.ts) on a MessageChannel of its own, which saves an isolate; the
+ * pool only hands over the channel's ends (see {@linkcode ServerPool.verifyPort}).
  */
 import type { RevocationNews } from "../../shared/grant.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
@@ -17,6 +21,7 @@ export function defaultServerWorkers(): number {
 export class ServerPool {
   #workers: Worker[] = [];
   #onChanged: (group: string, name: string) => void;
+  #verify = new MessageChannel();
 
   private constructor(onChanged: (group: string, name: string) => void) {
     this.#onChanged = onChanged;
@@ -50,14 +55,17 @@ export class ServerPool {
           };
         }),
       );
-      w.postMessage(
-        {
-          type: "listen",
-          hostname: addr.hostname,
-          port: addr.port,
-          reusePort: count > 1,
-        } satisfies ServerCommand,
-      );
+      const listen: ServerCommand = {
+        type: "listen",
+        hostname: addr.hostname,
+        port: addr.port,
+        reusePort: count > 1,
+      };
+      if (i > 0) w.postMessage(listen);
+      else {
+        const verifyPort = pool.#verify.port2;
+        w.postMessage({ ...listen, verifyPort }, [verifyPort]);
+      }
     }
     try {
       await Promise.all(ready);
@@ -66,6 +74,15 @@ export class ServerPool {
       throw err;
     }
     return pool;
+  }
+
+  /**
+   * The main thread's end of the channel to the verify host on the first
+   * worker's thread, for the peer's `Verifier` (its `connect`). It answers
+   * while the pool runs; the pool closes it when it stops.
+   */
+  get verifyPort(): MessagePort {
+    return this.#verify.port1;
   }
 
   /** Serves (or updates) a file in every worker. */
@@ -105,10 +122,11 @@ export class ServerPool {
     this.terminate();
   }
 
-  /** Stops the workers at once. */
+  /** Stops the workers (and the verify host with the first) at once. */
   terminate(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
+    this.#verify.port1.close();
   }
 
   #send(cmd: ServerCommand): void {

@@ -4,7 +4,8 @@ import type { ServedFile } from "./served_files.ts";
 
 /** Main thread → server worker. */
 export type ServerCommand =
-  | { type: "listen"; hostname: string; port: number; reusePort: boolean }
+  /** With `verifyPort` (the first worker only): host file verification on it too. */
+  | { type: "listen"; hostname: string; port: number; reusePort: boolean; verifyPort?: MessagePort }
   | { type: "set"; file: ServedFile }
   | { type: "delete"; group: string; name: string }
   | { type: "key"; spki: string | null }

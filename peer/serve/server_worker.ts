@@ -4,7 +4,9 @@
  * SO_REUSEPORT and the kernel spreads incoming connections over them. The main thread
  * keeps each worker's copy of the served-files registry up to date; the
  * bitfields of downloads in progress are shared memory, so a verified piece is
- * servable the moment it is recorded.
+ * servable the moment it is recorded. The first worker also hosts file
+ * verification on the port it is given at start ({@link hostVerify}, from
+ * peer/verify): a thread shared to save an isolate, its code and messages apart.
  */
 /// <reference lib="deno.worker" />
 import { describeError } from "../../shared/errors.ts";
@@ -13,6 +15,7 @@ import { importVerifyKey } from "../../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+import { hostVerify } from "../verify/verify_host.ts";
 
 // A worker has its own logger configuration: without this its warnings would go nowhere.
 await setupLogging(envLogLevel(PEER_LOG_LEVEL));
@@ -35,6 +38,7 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
   const m = ev.data;
   switch (m.type) {
     case "listen":
+      if (m.verifyPort) hostVerify(m.verifyPort);
       try {
         const listener = m.reusePort
           ? Deno.listen({ hostname: m.hostname, port: m.port, reusePort: true })

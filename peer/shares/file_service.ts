@@ -60,7 +60,11 @@ export class FileService {
   #checkTimer: ReturnType<typeof setInterval> | undefined;
   /** True once the trackers have heard that this session serves (see online()). */
   #serving = false;
-  /** File hashes, in the verify worker: uploads' and downloads' whole-file SHA-1s. */
+  /**
+   * File hashes: uploads' and downloads' whole-file SHA-1s, in the verify host
+   * on the first piece-server worker's thread; connected in listen(), which
+   * the peer runs at start, so every hash a user asks for has its host.
+   */
   #verifier = new Verifier();
 
   constructor(opts: FileServiceOptions) {
@@ -110,6 +114,7 @@ export class FileService {
       );
     }
     const server = this.server;
+    this.#verifier.connect(server.verifyPort);
     for (const f of this.served.all()) server.set(f);
     this.served.onChange = (f) => {
       if ("deleted" in f) server.delete(f.group, f.name);

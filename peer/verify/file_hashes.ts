@@ -1,8 +1,8 @@
 /**
  * The hashes of a file to share: SHA-1 of every piece (`crypto.subtle`) and
  * of the whole file (`node:crypto`, streaming, fed one piece at a time),
- * reading the file once in bounded memory. It runs in the verify worker
- * (see verify_worker.ts).
+ * reading the file once in bounded memory. It runs in the verify host
+ * (see verify_host.ts).
  */
 import { createHash } from "node:crypto";
 import { bytesToHex } from "../../shared/hex.ts";

@@ -1,9 +1,9 @@
 /**
  * A download's whole-file SHA-1, computed while it runs: it hashes the
  * `.part` file's verified prefix as that prefix grows, so at the end only the
- * last stretch is left. It runs in the verify worker (see verify_worker.ts),
- * one chunk per turn of the event loop so that the worker's other hashes and
- * messages keep their turn.
+ * last stretch is left. It runs in the verify host (see verify_host.ts),
+ * one chunk per turn of the event loop so that the other work of that thread
+ * (the piece server's reads and sends, other hashes, messages) keeps its turn.
  *
  * Behind it, the stretches it has hashed leave the page cache (see
  * page_cache.ts), so the file's pages are reused instead of fresh memory.
@@ -114,7 +114,7 @@ export class PrefixHasher implements PrefixHash {
           this.#dropper.drop(0, this.#pos);
           this.#droppedTo = this.#pos;
         }
-        // Let the worker's other work have its turn (no timer clamping, unlike setTimeout).
+        // Let the thread's other work have its turn (no timer clamping, unlike setTimeout).
         await new Promise((r) => setImmediate(r));
       }
       if (!this.#done && this.#size >= 0 && this.#pos >= this.#size) {

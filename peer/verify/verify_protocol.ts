@@ -1,7 +1,10 @@
-/** Messages between the main thread ({@link ./verifier.ts}) and the verify worker. */
+/**
+ * Messages between the main thread ({@link ./verifier.ts}) and the verify host
+ * (./verify_host.ts), over their own MessagePort.
+ */
 import type { FileHashes } from "./file_hashes.ts";
 
-/** Main thread → verify worker. */
+/** Main thread → verify host. */
 export type VerifyCommand =
   /** Hash every piece of `path` and the whole file (a file to share). */
   | { type: "hashFile"; id: number; path: string; pieceSize: number }
@@ -10,7 +13,7 @@ export type VerifyCommand =
   /** Stop hash `id` without a result. */
   | { type: "cancel"; id: number };
 
-/** Verify worker → main thread: the end of hash `id`. */
+/** Verify host → main thread: the end of hash `id`. */
 export type VerifyEvent =
   | { type: "fileHashed"; id: number; hashes: FileHashes }
   | { type: "prefixHashed"; id: number; sha1: string }
