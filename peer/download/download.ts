@@ -3,4 +3,5 @@
  * that import them from here; the session ({@link ./session.ts}) and its
  * driver ({@link ./driver.ts}) are the download.
  */
-export { MAX_STRIKES, REFRESH_INTERVAL_MS } from "./session.ts";
+export { REFRESH_INTERVAL_MS } from "./session.ts";
+export { MAX_STRIKES } from "./sources.ts";

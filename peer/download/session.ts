@@ -16,15 +16,6 @@ import { RequestPlanner } from "./request_planner.ts";
 import { type Slot, Sources } from "./sources.ts";
 import type { LookupResult } from "./tracker_answers.ts";
 
-export { OFFLINE_STALL_MS, PICK_WINDOW, SOURCE_STALL_MS } from "./request_planner.ts";
-export {
-  IN_FLIGHT_BUDGET,
-  MAX_STRIKES,
-  MIN_CONNECTIONS,
-  MIN_DEPTH,
-  PIPELINE_DEPTH,
-} from "./sources.ts";
-
 const logger = log("peer", "download");
 
 /** Verified pieces are reported to the tracker at least this often. */
@@ -81,13 +72,10 @@ export interface SessionOptions {
 export class DownloadSession {
   /** Pieces in the file. */
   readonly n: number;
-  /** Verified pieces. */
-  haveCount: number;
-  status: SessionStatus = "D";
-  /** Why the download failed (status F). */
-  error: string | null = null;
-  /** End-game duplicates received. */
-  duplicates = 0;
+  #haveCount: number;
+  #status: SessionStatus = "D";
+  #error: string | null = null;
+  #duplicates = 0;
   #file: SessionFile;
   #sources: Sources;
   #planner: RequestPlanner;
@@ -119,13 +107,33 @@ export class DownloadSession {
   constructor(file: SessionFile, options: SessionOptions = {}) {
     this.#file = file;
     this.n = Math.ceil(file.size / file.pieceSize);
-    this.haveCount = countBits(file.have, this.n);
+    this.#haveCount = countBits(file.have, this.n);
     this.#sources = new Sources(this.n);
     this.#planner = new RequestPlanner(
       this.#sources,
       { n: this.n, pieceSize: file.pieceSize, have: file.have },
       options.random ?? Math.random,
     );
+  }
+
+  /** Verified pieces. */
+  get haveCount(): number {
+    return this.#haveCount;
+  }
+
+  /** Downloading, verifying, complete or failed. */
+  get status(): SessionStatus {
+    return this.#status;
+  }
+
+  /** Why the download failed (status F). */
+  get error(): string | null {
+    return this.#error;
+  }
+
+  /** End-game duplicates received. */
+  get duplicates(): number {
+    return this.#duplicates;
   }
 
   /** Connected peers. */
@@ -139,7 +147,7 @@ export class DownloadSession {
    * itself when a source comes back.
    */
   get stalled(): string | null {
-    if (this.status !== "D" || !this.#looked) return null;
+    if (this.#status !== "D" || !this.#looked) return null;
     const availability = this.#sources.availability;
     let missing = 0;
     for (let p = 0; p < this.n; p++) {
@@ -156,7 +164,7 @@ export class DownloadSession {
 
   /** When the session wants a `tick` next (Infinity: never, unless something happens). */
   get wakeAt(): number {
-    if (this.status !== "D" || this.#halted) return Infinity;
+    if (this.#status !== "D" || this.#halted) return Infinity;
     const t = Math.min(this.#checkAt, this.#planner.nextRetry);
     return this.#pendingReport.length > 0 ? Math.min(t, this.#reportAt) : t;
   }
@@ -172,21 +180,21 @@ export class DownloadSession {
         this.#halt(e.how, out);
         return out;
       case "wholeHashed":
-        if (this.status !== "V") return out;
+        if (this.#status !== "V") return out;
         if (e.sha1 !== this.#file.sha1) {
           this.#fail(`whole-file SHA-1 mismatch (got ${e.sha1.slice(0, 12)}…)`, out);
         } else out.push({ type: "rename" });
         return out;
       case "renamed":
-        if (this.status !== "V") return out;
-        this.status = "C";
+        if (this.#status !== "V") return out;
+        this.#status = "C";
         out.push({ type: "complete" });
         return out;
       case "finishFailed":
-        if (this.status === "V") this.#fail(e.error, out);
+        if (this.#status === "V") this.#fail(e.error, out);
         return out;
     }
-    if (this.status !== "D" || this.#halted) return out;
+    if (this.#status !== "D" || this.#halted) return out;
     switch (e.type) {
       case "tick":
         this.#tick(e.now, out);
@@ -237,7 +245,7 @@ export class DownloadSession {
   #start(now: number, out: SessionAction[], lookup?: LookupResult): void {
     this.#startedAt = now;
     this.#advancePrefix(out);
-    if (this.haveCount === this.n) return this.#finish(now, out);
+    if (this.#haveCount === this.n) return this.#finish(now, out);
     this.#checkAt = now + PARTIAL_REFRESH_MS;
     this.#rate.add(now, 0);
     this.#refresh(now, out, lookup);
@@ -294,11 +302,11 @@ export class DownloadSession {
     s.lastDataAt = now;
     const have = this.#file.have;
     if (hasBit(have, piece)) {
-      this.duplicates++;
+      this.#duplicates++;
       return false;
     }
     setBit(have, piece);
-    this.haveCount++;
+    this.#haveCount++;
     this.#rate.add(now, bytes);
     out.push({ type: "record", piece });
     if (this.#pendingReport.length === 0) {
@@ -306,7 +314,7 @@ export class DownloadSession {
     }
     this.#pendingReport.push(piece);
     if (piece === this.#prefix) this.#advancePrefix(out);
-    if (this.haveCount < this.n) return false;
+    if (this.#haveCount < this.n) return false;
     this.#finish(now, out);
     return true;
   }
@@ -345,7 +353,7 @@ export class DownloadSession {
 
   /** Closes every connection; the whole-file hash stops too unless it is what runs now. */
   #stopTransfers(out: SessionAction[]): void {
-    if (this.status === "D" || this.status === "F") out.push({ type: "cancelHash" });
+    if (this.#status === "D" || this.#status === "F") out.push({ type: "cancelHash" });
     for (const s of this.#sources.slots.values()) {
       if (s.conn !== null) out.push({ type: "close", conn: s.conn });
     }
@@ -355,9 +363,9 @@ export class DownloadSession {
     logger.info("All pieces of {name} after {ms} ms ({dups} duplicates)", {
       name: this.#file.name,
       ms: Math.round(now - this.#startedAt),
-      dups: this.duplicates,
+      dups: this.#duplicates,
     });
-    this.status = "V";
+    this.#status = "V";
     this.#stopTransfers(out);
     this.#flushReport(out);
     // End-game duplicates may still be queued for writing: the driver lets them land first.
@@ -365,10 +373,10 @@ export class DownloadSession {
   }
 
   #fail(error: string, out: SessionAction[]): void {
-    if (this.status === "F" || this.#stopping) return;
+    if (this.#status === "F" || this.#stopping) return;
     this.#stopTransfers(out);
-    this.status = "F";
-    this.error = error;
+    this.#status = "F";
+    this.#error = error;
     out.push({ type: "fail", error });
   }
 }
