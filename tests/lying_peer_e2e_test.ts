@@ -9,7 +9,7 @@
  * true file's metadata with the tracker through the raw protocol.
  */
 import assert from "node:assert/strict";
-import { MAX_STRIKES } from "../peer/download/download.ts";
+import { MAX_STRIKES } from "../peer/download/sources.ts";
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
 import { formatEndpoint } from "../shared/tracker_info.ts";

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { PIECE_SIZE } from "../shared/constants.ts";
-import { MAX_STRIKES, REFRESH_INTERVAL_MS } from "../peer/download/download.ts";
+import { REFRESH_INTERVAL_MS } from "../peer/download/session.ts";
+import { MAX_STRIKES } from "../peer/download/sources.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,

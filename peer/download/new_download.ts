@@ -5,11 +5,13 @@
  */
 import { emptyBitfield } from "../../shared/bitfield.ts";
 import { describeError } from "../../shared/errors.ts";
+import { BadMessage } from "../../shared/protocol/bad_message.ts";
+import { decodeLookupAnswer, type LookupAnswer } from "../../shared/protocol/client_answers.ts";
 import type { DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import { createPart, finalPathOf, partPathOf, pathExists } from "./download_records.ts";
 import { FileError } from "./file_error.ts";
-import { fileMetaOf, type LookupResult, lookupResultOf } from "./tracker_answers.ts";
+import type { LookupResult } from "./tracker_answers.ts";
 
 /** The real path of the destination folder; a {@linkcode FileError} when it is none. */
 export async function resolveDest(destDir: string): Promise<string> {
@@ -54,12 +56,12 @@ export async function createDownload(
   const { group, name } = key;
   const res = await client.request("lookup_file", { group, name });
   if (!res.ok) throw new FileError(res.error);
-  const d = fileMetaOf(res.data);
-  if (
-    !Number.isSafeInteger(d.size) || d.size < 0 || !Number.isSafeInteger(d.pieceSize) ||
-    d.pieceSize <= 0 || typeof d.pieces !== "string" || typeof d.sha1 !== "string"
-  ) {
-    throw new FileError(`the tracker's answer about ${name} is malformed`);
+  let d: LookupAnswer;
+  try {
+    d = decodeLookupAnswer(res.data);
+  } catch (err) {
+    if (!(err instanceof BadMessage)) throw err;
+    throw new FileError(`the tracker's answer about ${name} is malformed: ${err.message}`);
   }
   const rec: DownloadRecord = {
     ...key,
@@ -77,5 +79,5 @@ export async function createDownload(
   } catch (err) {
     throw new FileError(`cannot create ${part}: ${describeError(err)}`);
   }
-  return { rec, lookup: lookupResultOf(res.data) };
+  return { rec, lookup: d };
 }

@@ -1,14 +1,14 @@
 /**
  * What a download asks the trackers and what their answers mean to it: the
  * file's metadata and sources (`lookup_file`) and its verified pieces
- * (`report_pieces`). The answers are read in one function each
- * ({@linkcode fileMetaOf}, {@linkcode lookupResultOf}), the place for the
- * protocol's decoders.
+ * (`report_pieces`). The answers are checked by the client protocol's
+ * decoders (shared/protocol/client_answers.ts); a malformed one throws
+ * {@linkcode BadMessage}.
  */
-import type { FileMeta } from "../store/peer_db.ts";
+import { decodeLookupAnswer } from "../../shared/protocol/client_answers.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 
-/** The tracker's answer to a download lookup. */
+/** What a download session reads of a lookup answer: the online sources and the grant. */
 export interface LookupResult {
   peers: { user: string; addr: string; have: string }[];
   grant: unknown;
@@ -30,24 +30,17 @@ export class ReportRefused extends Error {
   }
 }
 
-/** The file's metadata in a `lookup_file` answer (its fields still to be checked). */
-export function fileMetaOf(data: Record<string, unknown>): FileMeta {
-  return data as unknown as FileMeta;
-}
-
-/** The sources and grant in a `lookup_file` answer. */
-export function lookupResultOf(data: Record<string, unknown>): LookupResult {
-  return data as unknown as LookupResult;
-}
-
-/** Looks up a file's sources; a refusal throws {@linkcode LookupRefused}. */
+/**
+ * Looks up a file's sources; a refusal throws {@linkcode LookupRefused}, a
+ * malformed answer `BadMessage`.
+ */
 export async function lookupSources(
   client: Pick<TrackerClient, "request">,
   file: { group: string; name: string },
 ): Promise<LookupResult> {
   const res = await client.request("lookup_file", { group: file.group, name: file.name });
   if (!res.ok) throw new LookupRefused(res.error);
-  return lookupResultOf(res.data);
+  return decodeLookupAnswer(res.data);
 }
 
 /** Tells the trackers that this peer has verified `pieces` of a file; a refusal throws {@linkcode ReportRefused}. */
