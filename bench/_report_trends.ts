@@ -245,8 +245,8 @@ export function trends(r: Results): string[] {
     "whole-file hash, which would then have had to read the file back from disk. Peak RSS is flat",
     "in file size and mostly fixed",
     "cost: the Deno executable's own code (about 50 MiB of mapped pages) and one V8 isolate of 6-10",
-    "MiB per thread of JavaScript: the main thread, the piece-server worker (which also runs the",
-    "whole-file hash) and the transfer workers, each with up to 4 MiB of piece buffers: a",
+    "MiB per thread of JavaScript: the main thread, the piece-server worker (whose thread also",
+    "hosts the whole-file hash) and the transfer workers, each with up to 4 MiB of piece buffers: a",
     "download's connections share a worker two at a time, so a download from one or two seeders",
     "has one, and RSS grows with the number of seeders, not with the size of the file.",
   ];

@@ -9,7 +9,10 @@
  * - `served_files.ts`: what this peer can serve right now
  * - `revoked_grants.ts`: grants it no longer honours
  *
- * May import: `shared/`, `peer/store/`.
+ * The first worker also hosts peer/verify's hashes on its thread (verify_host.ts),
+ * which saves an isolate; the code stays in peer/verify.
+ *
+ * May import: `shared/`, `peer/store/`, `peer/verify/`.
  *
  * @module
  */
