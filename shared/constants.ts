@@ -9,6 +9,13 @@ export const PIECE_SIZE = 512 * 1024;
 /** The largest control (JSON) frame a client connection may send. */
 export const MAX_CONTROL_FRAME = 1024 * 1024;
 
+/**
+ * The largest file a peer shares: its `share_file` request carries 40 hex
+ * digits per piece and must fit one control frame, with room for the rest
+ * (12 GiB in 512 KiB pieces).
+ */
+export const MAX_SHARE_SIZE = Math.floor((MAX_CONTROL_FRAME - 64 * 1024) / 40) * PIECE_SIZE;
+
 /** The largest frame on the authenticated tracker link (snapshots travel in parts below this). */
 export const MAX_LINK_FRAME = 64 * 1024 * 1024;
 

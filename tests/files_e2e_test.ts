@@ -4,7 +4,7 @@
  * withdrawing files, files changed on disk, unsafe names and parallel downloads.
  */
 import assert from "node:assert/strict";
-import { PIECE_SIZE } from "../shared/constants.ts";
+import { MAX_SHARE_SIZE, PIECE_SIZE } from "../shared/constants.ts";
 import { FakePeer, fileMeta } from "./fake_peer.ts";
 import {
   assertSameBytes,
@@ -284,5 +284,22 @@ Deno.test("a seeder that quits or gets SIGTERM is no longer listed, and is again
     await again.kill("SIGTERM");
     assert.equal(await seeders(), 0, "a peer stopped by SIGTERM is not offered either");
     assert.match(await bob.run("whoami").then((l) => l.join("\n")), /bob/);
+  });
+});
+
+Deno.test("a file too large for a share_file request is refused at once with a clear error", async () => {
+  await Swarm.run(async (s) => {
+    const alice = await s.member("alice");
+    const dir = await s.mkdir("big");
+    // Sparse: nothing is written, and nothing may be hashed before the refusal.
+    const path = `${dir}/huge.iso`;
+    const f = await Deno.open(path, { create: true, write: true });
+    await f.truncate(MAX_SHARE_SIZE + 1);
+    f.close();
+    assert.equal(
+      await alice.error(`upload_file ${path} ${GROUP}`, 5_000),
+      `error: ${path} is 12.0 GiB; files over 12.0 GiB cannot be shared yet`,
+    );
+    assert.equal(parseListFiles(await alice.run(`list_files ${GROUP}`)).size, 0);
   });
 });

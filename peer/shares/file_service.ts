@@ -8,7 +8,7 @@
  * served and only their downloads run; a login neither withdraws nor takes
  * over another user's.
  */
-import { PIECE_SIZE } from "../../shared/constants.ts";
+import { MAX_SHARE_SIZE, PIECE_SIZE } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { checkFileName } from "../../shared/names.ts";
@@ -230,6 +230,12 @@ export class FileService {
       throw new FileError(`cannot read ${path}: ${describeError(err)}`);
     }
     if (!info.isFile) throw new FileError(`${path} is not a regular file`);
+    if (info.size > MAX_SHARE_SIZE) {
+      const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+      throw new FileError(
+        `${path} is ${gib(info.size)}; files over ${gib(MAX_SHARE_SIZE)} cannot be shared yet`,
+      );
+    }
     const real = await Deno.realPath(path);
     const name = real.slice(real.lastIndexOf("/") + 1);
     const bad = checkFileName(name);
