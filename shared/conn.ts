@@ -1,6 +1,8 @@
 /**
- * A framed TCP connection: reads frames through {@linkcode FrameDecoder} with
- * idle and partial-frame timeouts, and writes frames one at a time.
+ * A framed connection (TLS over TCP): reads frames through
+ * {@linkcode FrameDecoder} with idle and partial-frame timeouts, and writes
+ * frames one at a time. Every dial is TLS: {@linkcode FramedConn.connect}
+ * takes the CA to trust and, for mutual TLS, the client's own certificate.
  */
 import { ConnectionError, FrameError } from "./errors.ts";
 import { encodeDataHeader, encodeJson, type Frame, FrameDecoder, type Message } from "./frame.ts";
@@ -28,7 +30,26 @@ export interface FramedConnOptions {
   release?: (buf: Uint8Array) => void;
 }
 
-/** A TCP connection that speaks shoal frames. */
+/** What a TLS dial trusts and, for mutual TLS, presents. */
+export interface TlsDialOptions {
+  /** The CA certificates (PEM) the server's certificate must chain to. */
+  caCerts: string[];
+  /** The client's own certificate (PEM), for servers that ask for one. */
+  cert?: string;
+  /** The private key (PEM) of `cert`. */
+  key?: string;
+}
+
+/** Options for {@linkcode FramedConn.connect}. */
+export interface FramedDialOptions extends FramedConnOptions {
+  /** Gives up when the connection and TLS handshake take longer (default 3 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** The TLS settings of the dial: there is no plaintext dial. */
+  tls: TlsDialOptions;
+}
+
+/** A connection that speaks shoal frames. */
 export class FramedConn {
   readonly conn: Deno.Conn;
   readonly remote: string;
@@ -58,16 +79,19 @@ export class FramedConn {
     } catch { /* not every transport supports it */ }
   }
 
-  /** Opens a TCP connection to `hostname:port`, failing after `timeoutMs`. */
+  /**
+   * Opens a TLS connection to `hostname:port` (the server's certificate must
+   * name that address and chain to `tls.caCerts`), handshake included,
+   * failing after `timeoutMs`.
+   */
   static async connect(
     addr: { hostname: string; port: number },
-    options: FramedConnOptions & { timeoutMs?: number; signal?: AbortSignal },
+    options: FramedDialOptions,
   ): Promise<FramedConn> {
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs ?? 3000)])
-      : AbortSignal.timeout(options.timeoutMs ?? 3000);
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 3000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     try {
-      const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port, signal });
+      const conn = await untilAborted(dialTls(addr, options.tls), signal);
       return new FramedConn(conn, options);
     } catch (err) {
       throw new ConnectionError(
@@ -198,6 +222,47 @@ export class FramedConn {
       }
     }, tick);
   }
+}
+
+async function dialTls(
+  addr: { hostname: string; port: number },
+  tls: TlsDialOptions,
+): Promise<Deno.TlsConn> {
+  const { hostname, port } = addr;
+  const conn = tls.cert !== undefined && tls.key !== undefined
+    ? await Deno.connectTls({ hostname, port, caCerts: tls.caCerts, cert: tls.cert, key: tls.key })
+    : await Deno.connectTls({ hostname, port, caCerts: tls.caCerts });
+  try {
+    await conn.handshake();
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+  return conn;
+}
+
+/** Settles like `dial`, or rejects when `signal` aborts first (closing what `dial` still opens). */
+function untilAborted(dial: Promise<Deno.Conn>, signal: AbortSignal): Promise<Deno.Conn> {
+  if (signal.aborted) {
+    dial.then((c) => c.close(), () => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(signal.reason);
+      dial.then((c) => c.close(), () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    dial.then((c) => {
+      signal.removeEventListener("abort", onAbort);
+      if (!settled) resolve(c);
+    }, (err) => {
+      signal.removeEventListener("abort", onAbort);
+      if (!settled) reject(err);
+    });
+  });
 }
 
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {

@@ -2,11 +2,14 @@
 import { ConfigError } from "../shared/errors.ts";
 import { envLogLevel, log, setupLogging } from "../shared/log.ts";
 import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
-import { loadClusterKey } from "./replication/cluster_key.ts";
+import { deriveCa } from "../shared/tls/ca.ts";
+import { caPathFor, writeCa } from "../shared/tls/ca_file.ts";
+import { importClusterKey, loadClusterKeyBytes } from "./replication/cluster_key.ts";
 import { ClientRequests } from "./server/client_requests.ts";
 import { runConsole } from "./server/console.ts";
 import { TrackerNode } from "./replication/node.ts";
 import { TrackerServer } from "./server/server.ts";
+import { trackerIdentity } from "./server/tracker_cert.ts";
 import { Store } from "./store/store.ts";
 import { Presence } from "./server/presence.ts";
 
@@ -43,10 +46,14 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   const dataDir = opts.dataDir ?? defaultDataDir(opts.n);
   await Deno.mkdir(dataDir, { recursive: true });
   const keyPath = opts.clusterKey ?? `${dataDir}/../cluster.key`;
-  const key = await loadClusterKey(keyPath);
-  let listener: Deno.Listener;
+  const keyBytes = await loadClusterKeyBytes(keyPath);
+  const key = await importClusterKey(keyBytes);
+  const ca = await deriveCa(keyBytes);
+  await writeCa(caPathFor(opts.trackerInfo), ca.certPem);
+  const identity = await trackerIdentity(ca, { n: opts.n, ip: me.hostname });
+  let listener: Deno.TlsListener;
   try {
-    listener = Deno.listen({ hostname: me.hostname, port: me.port });
+    listener = Deno.listenTls({ hostname: me.hostname, port: me.port, ...identity });
   } catch (err) {
     throw new ConfigError(`Cannot listen on ${formatEndpoint(me)}: ${(err as Error).message}`, {
       cause: err,
@@ -60,6 +67,7 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     trackers,
     store,
     key,
+    ca,
     heartbeatMs: opts.heartbeatMs ?? 1000,
     graceMs: opts.graceMs ?? 1000,
     observer: presence,

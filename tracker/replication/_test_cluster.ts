@@ -9,10 +9,12 @@ import { FramedConn } from "../../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import type { Frame, Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
-import { loadClusterKey } from "./cluster_key.ts";
+import { type ClusterCa, deriveCa } from "../../shared/tls/ca.ts";
+import { importClusterKey, loadClusterKeyBytes } from "./cluster_key.ts";
 import { type NodeObserver, TrackerNode } from "./node.ts";
 import { ClientRequests } from "../server/client_requests.ts";
 import { TrackerServer } from "../server/server.ts";
+import { trackerIdentity } from "../server/tracker_cert.ts";
 import { Presence } from "../server/presence.ts";
 import { Store } from "../store/store.ts";
 import { type RunningTracker, startTracker } from "../tracker.ts";
@@ -58,11 +60,24 @@ export class Cluster {
   readonly endpoints: [Endpoint, Endpoint];
   readonly trackers: (TestTracker | undefined)[] = [undefined, undefined];
   readonly timing: ClusterTiming;
+  /** The cluster CA, derived from the cluster key as the trackers derive it. */
+  readonly ca: ClusterCa;
 
-  private constructor(dir: string, endpoints: [Endpoint, Endpoint], timing: ClusterTiming) {
+  private constructor(
+    dir: string,
+    endpoints: [Endpoint, Endpoint],
+    timing: ClusterTiming,
+    ca: ClusterCa,
+  ) {
     this.dir = dir;
     this.endpoints = endpoints;
     this.timing = timing;
+    this.ca = ca;
+  }
+
+  /** The CA certificate (PEM) a client trusts to reach these trackers. */
+  get caPem(): string {
+    return this.ca.certPem;
   }
 
   /**
@@ -82,8 +97,8 @@ export class Cluster {
       `${dir}/tracker_info`,
       endpoints.map((e) => `${e.hostname}:${e.port}\n`).join(""),
     );
-    await loadClusterKey(`${dir}/cluster.key`);
-    return new Cluster(dir, endpoints, timing);
+    const ca = await deriveCa(await loadClusterKeyBytes(`${dir}/cluster.key`));
+    return new Cluster(dir, endpoints, timing, ca);
   }
 
   /** The data folder of tracker `n`. */
@@ -125,8 +140,10 @@ export class Cluster {
   ): Promise<TestTracker> {
     const dataDir = this.dataDir(n);
     await Deno.mkdir(dataDir, { recursive: true });
-    const key = await loadClusterKey(`${this.dir}/cluster.key`);
-    const listener = Deno.listen(this.endpoints[n - 1]!);
+    const key = await importClusterKey(await loadClusterKeyBytes(`${this.dir}/cluster.key`));
+    const me = this.endpoints[n - 1]!;
+    const identity = await trackerIdentity(this.ca, { n, ip: me.hostname });
+    const listener = Deno.listenTls({ ...me, ...identity });
     const store = new Store(`${dataDir}/tracker.db`, storeOptions);
     const presence = new Presence(() => node.state, () => performance.now());
     const node: TrackerNode = new TrackerNode({
@@ -134,6 +151,7 @@ export class Cluster {
       trackers,
       store,
       key,
+      ca: this.ca,
       ...this.timing,
       observer: observer
         ? {
@@ -218,9 +236,11 @@ export class Client {
     this.#frames = conn.frames();
   }
 
-  /** Connects to a tracker. */
-  static async connect(to: Endpoint): Promise<Client> {
-    return new Client(await FramedConn.connect(to, { maxFrame: MAX_CONTROL_FRAME }));
+  /** Connects to a tracker over TLS, trusting `caPem`. */
+  static async connect(to: Endpoint, caPem: string): Promise<Client> {
+    return new Client(
+      await FramedConn.connect(to, { maxFrame: MAX_CONTROL_FRAME, tls: { caCerts: [caPem] } }),
+    );
   }
 
   /** Sends one request (with a fresh id unless `id` is given) and returns its response. */

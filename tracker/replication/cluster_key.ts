@@ -12,6 +12,22 @@ export const HELLO_MAX_SKEW_MS = 60_000;
 
 /** Reads the key file, or creates it with a fresh random 256-bit key when it does not exist. */
 export async function loadClusterKey(path: string): Promise<CryptoKey> {
+  return await importClusterKey(await loadClusterKeyBytes(path));
+}
+
+/** The HMAC key of the link, from the key file's bytes. */
+export function importClusterKey(bytes: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
+}
+
+/**
+ * The key file's bytes (the CA is derived from them too), creating the file
+ * with a fresh random 256-bit key when it does not exist.
+ */
+export async function loadClusterKeyBytes(path: string): Promise<Uint8Array<ArrayBuffer>> {
   let hex: string;
   try {
     hex = (await Deno.readTextFile(path)).trim();
@@ -38,13 +54,7 @@ export async function loadClusterKey(path: string): Promise<CryptoKey> {
   if (!/^[0-9a-f]{64,}$/i.test(hex)) {
     throw new ConfigError(`Cluster key ${path} must hold at least 64 hex digits`);
   }
-  return await crypto.subtle.importKey(
-    "raw",
-    hexToBytes(hex),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
+  return hexToBytes(hex);
 }
 
 /** HMAC-SHA256 of `parts` joined with `|`, as hex. */

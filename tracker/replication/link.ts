@@ -67,12 +67,15 @@ async function next(gen: AsyncGenerator<Message>, conn: FramedConn): Promise<Mes
   }
 }
 
-/** Dials the other tracker and authenticates the link. */
+/**
+ * Dials the other tracker over TLS (its certificate must chain to `caPem`
+ * and name its address) and authenticates the link with the cluster key.
+ */
 export async function dialLink(
   to: Endpoint,
   me: 1 | 2,
   key: CryptoKey,
-  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  options: { caPem: string; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<Link> {
   const { signal } = options;
   const conn = await FramedConn.connect(to, {
@@ -80,6 +83,7 @@ export async function dialLink(
     idleTimeoutMs: 0,
     timeoutMs: options.timeoutMs ?? 1000,
     signal,
+    tls: { caCerts: [options.caPem] },
   });
   try {
     const nonce = randomHex(16);

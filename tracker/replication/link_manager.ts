@@ -54,6 +54,8 @@ export interface LinkManagerOptions {
   me: 1 | 2;
   other: Endpoint;
   key: CryptoKey;
+  /** The CA the other tracker's certificate must chain to. */
+  caPem: string;
   heartbeatMs: number;
   /** A dial that hangs gives up after this long. */
   dialTimeoutMs: number;
@@ -132,6 +134,7 @@ export class LinkManager {
           const link = await dialLink(this.#opts.other, this.#opts.me, this.#opts.key, {
             signal: this.#abort.signal,
             timeoutMs: this.#opts.dialTimeoutMs,
+            caPem: this.#opts.caPem,
           });
           this.adopt(link);
         } catch (err) {

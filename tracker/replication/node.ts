@@ -10,6 +10,7 @@ import type { Message } from "../../shared/frame.ts";
 import { newGrantKeyPair } from "../../shared/grant.ts";
 import { ConnectionError, describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
+import type { ClusterCa } from "../../shared/tls/ca.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { LivenessView } from "../state/commands.ts";
 import type { LogEntry } from "../state/ops.ts";
@@ -39,6 +40,8 @@ export interface NodeOptions {
   trackers: [Endpoint, Endpoint];
   store: Store;
   key: CryptoKey;
+  /** The cluster CA: the other tracker's certificate must chain to it; it issues peer identities. */
+  ca: ClusterCa;
   /** Heartbeat interval on the tracker link; three missed mean the other is dead. */
   heartbeatMs: number;
   /** How long a secondary waits for a dropped link to come back before it promotes itself. */
@@ -97,6 +100,7 @@ export class TrackerNode {
       me: opts.n,
       other,
       key: opts.key,
+      caPem: opts.ca.certPem,
       heartbeatMs: opts.heartbeatMs,
       // A dial that hangs (the other silently unreachable) must not outlast the grace period.
       dialTimeoutMs: Math.max(50, Math.min(1000, opts.graceMs / 2)),

@@ -11,7 +11,7 @@ Deno.test("status().appliedAt: the secondary applies a write before the primary 
     await waitFor("tracker 1 alone to be primary", () => t1.node.role === "primary");
     const t2 = await c.start(2);
     await c.settled(1);
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     try {
       await client.ok("create_user", { user: "alice", password: "alice-pw" });
       const { token } = await client.ok("login", {

@@ -82,7 +82,7 @@ Deno.test("a link hello that fails the cluster key check is closed without a byt
     assert.deepEqual(await sendRaw(to, genuine), new Uint8Array(0), "a replayed hello");
     // The real link is undisturbed: writes still reach the secondary.
     assert.equal((t1.node.status().other as { live: boolean }).live, true);
-    const client = await Client.connect(to);
+    const client = await Client.connect(to, c.caPem);
     try {
       await client.ok("create_user", { user: "after", password: "pw" });
     } finally {

@@ -23,7 +23,7 @@ async function startNode(
 }
 
 async function createUser(c: Cluster, n: 1 | 2, user: string, id: string): Promise<void> {
-  const client = await Client.connect(c.endpoints[n - 1]!);
+  const client = await Client.connect(c.endpoints[n - 1]!, c.caPem);
   try {
     const res = await client.request(
       "create_user",

@@ -8,7 +8,7 @@ Deno.test("two trackers started together settle on one primary and one live seco
     await Promise.all([c.start(1), c.start(2)]);
     const p = await c.settledAny();
     const s = p === 1 ? 2 : 1;
-    const client = await Client.connect(c.endpoints[p - 1]!);
+    const client = await Client.connect(c.endpoints[p - 1]!, c.caPem);
     try {
       await client.ok("create_user", { user: "alice", password: "pw" });
     } finally {
@@ -35,7 +35,7 @@ Deno.test("when two primaries meet, the later epoch stays and the other's own wr
     );
     assert.deepEqual([t1.node.epoch, t2.node.epoch], [1, 2]);
     for (const [n, user] of [[1, "one"], [2, "two"]] as const) {
-      const client = await Client.connect(c.endpoints[n - 1]!);
+      const client = await Client.connect(c.endpoints[n - 1]!, c.caPem);
       try {
         await client.ok("create_user", { user, password: "pw" });
       } finally {
@@ -79,7 +79,7 @@ Deno.test("a tracker that stopped while catching up waits for the other instead 
     t2.node.forcePromote();
     assert.equal(t2.node.role, "primary");
     assert.equal(t2.node.status().catchingUp, false);
-    const client = await Client.connect(c.endpoints[1]);
+    const client = await Client.connect(c.endpoints[1], c.caPem);
     try {
       await client.ok("create_user", { user: "alice", password: "pw" });
     } finally {

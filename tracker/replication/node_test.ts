@@ -36,7 +36,7 @@ Deno.test("a second tracker becomes secondary, catches up from the log and follo
   try {
     const t1 = await c.start(1);
     await waitFor("tracker 1 alone to be primary", () => t1.node.role === "primary");
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     try {
       const token = await populate(client);
       const t2 = await c.start(2);
@@ -80,7 +80,7 @@ Deno.test("a secondary whose index the primary's log no longer holds catches up 
     // Tracker 1 snapshots every 3 entries and keeps 1 entry before the snapshot.
     const t1 = await c.startWithStore(1, { snapshotEvery: 3, keepLog: 1 });
     await waitFor("tracker 1 primary", () => t1.node.role === "primary");
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     try {
       const token = await populate(client);
       assert.ok(t1.store!.firstIndex() > 1, "the primary's log was compacted");
@@ -126,7 +126,7 @@ Deno.test("the secondary answers not_primary and applies no client request", asy
     const t2 = await c.start(2);
     await c.settled(1);
     const before = t2.node.state.toSnapshot();
-    const client = await Client.connect(c.endpoints[1]);
+    const client = await Client.connect(c.endpoints[1], c.caPem);
     try {
       for (
         const [cmd, args] of [["create_user", { user: "eve", password: "x" }], [
@@ -169,7 +169,7 @@ Deno.test("stopping the primary promotes the secondary with every acknowledged w
     await waitFor("tracker 1 primary", () => t1.node.role === "primary");
     const t2 = await c.start(2);
     await c.settled(1);
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     let token: string;
     let created;
     try {
@@ -197,7 +197,7 @@ Deno.test("stopping the primary promotes the secondary with every acknowledged w
       index: acknowledged.index + 1,
       epoch: t2.node.epoch,
     });
-    const next = await Client.connect(c.endpoints[1]);
+    const next = await Client.connect(c.endpoints[1], c.caPem);
     try {
       // The session and the grant key survived the failover.
       assert.deepEqual(await next.ok("whoami", {}, token), {
@@ -238,7 +238,7 @@ Deno.test("a write acknowledged by a lone primary survives restarting the tracke
     await c.settled(1);
     await c.stop(2);
     // Tracker 1 carries on alone and acknowledges a write only it holds.
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     try {
       await client.ok("create_user", { user: "lone", password: "pw" });
     } finally {

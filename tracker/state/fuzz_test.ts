@@ -471,7 +471,7 @@ Deno.test("tracker server: hostile frames get answers or an error and a close, o
   const good = await (async () => {
     const t1 = await c.start(1);
     await waitFor("tracker 1 alone to be primary", () => t1.node.role === "primary");
-    return await Client.connect(c.endpoints[0]);
+    return await Client.connect(c.endpoints[0], c.caPem);
   })().catch(async (err) => {
     await c.close();
     throw err;
@@ -514,7 +514,7 @@ Deno.test("tracker server: hostile frames get answers or an error and a close, o
     // Alive afterwards: the old client and a new one are both answered.
     const groups = await good.ok("list_groups", {}, token as string);
     assert.ok((groups.groups as { group: string }[]).some((g) => g.group === "goodgroup"));
-    const fresh = await Client.connect(c.endpoints[0]);
+    const fresh = await Client.connect(c.endpoints[0], c.caPem);
     try {
       await fresh.ok("create_user", { user: "late", password: "pw" });
     } finally {

@@ -8,7 +8,7 @@ Deno.test("a logged-out user's token is refused on both trackers, also after a f
     await waitFor("tracker 1 primary", () => t1.node.role === "primary");
     await c.start(2);
     await c.settled(1);
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     let token: string;
     try {
       await client.ok("create_user", { user: "alice", password: "pw" });
@@ -26,7 +26,7 @@ Deno.test("a logged-out user's token is refused on both trackers, also after a f
     assert.equal(c.tracker(2).node.state.session(token), undefined);
     await c.stop(1);
     await waitFor("tracker 2 primary", () => c.tracker(2).node.role === "primary");
-    const other = await Client.connect(c.endpoints[1]);
+    const other = await Client.connect(c.endpoints[1], c.caPem);
     try {
       const res = await other.request("create_group", { group: "g" }, token);
       assert.equal(res.ok, false);
@@ -44,7 +44,7 @@ Deno.test("a member who left the group gets no new grant", async () => {
   try {
     const t1 = await c.start(1);
     await waitFor("tracker 1 primary", () => t1.node.role === "primary");
-    const client = await Client.connect(c.endpoints[0]);
+    const client = await Client.connect(c.endpoints[0], c.caPem);
     try {
       const login = async (user: string, addr: string) => {
         await client.ok("create_user", { user, password: "pw" });
