@@ -1,0 +1,158 @@
+/**
+ * The piece server's listener: mutual TLS on the peer's `<ip>:<port>` with
+ * node:tls (the one TLS server that asks a client for its certificate). A
+ * downloader must show a certificate of the cluster CA, valid now; the
+ * handshake refuses anyone else, so they never see an application byte.
+ *
+ * The listener holds the port from the start, but until this peer has an
+ * identity of its own (its user logged in and was certified) it has no
+ * certificate to show and every handshake fails. A renewed certificate
+ * replaces the old one for the handshakes that follow; open connections go on.
+ */
+import tls from "node:tls";
+import { type CertInfo, certInfo } from "../../shared/tls/cert_info.ts";
+import { describeError } from "../../shared/errors.ts";
+import { log } from "../../shared/log.ts";
+import { TlsSocketConn } from "./tls_socket_conn.ts";
+
+const logger = log("peer", "server");
+
+/** A TLS handshake must complete within this time. */
+export const HANDSHAKE_TIMEOUT_MS = 5000;
+
+/** A connection whose handshake is done, and what its client certificate says. */
+export interface Accepted {
+  conn: Deno.Conn;
+  /** The downloader's identity: the user its certificate names and its key. */
+  peer: CertInfo;
+}
+
+/** This peer's own certificate and key (PEM), shown to downloaders. */
+export interface ServerIdentity {
+  cert: string;
+  key: string;
+}
+
+/** Where and how {@linkcode PieceListener.listen} listens. */
+export interface PieceListenOptions {
+  hostname: string;
+  port: number;
+  /** Share the port with other workers' listeners (SO_REUSEPORT). */
+  reusePort?: boolean;
+  /** The cluster CA's certificate (PEM): client certificates must chain to it. */
+  ca: string;
+}
+
+/** Accepts mutual-TLS connections; iterate it for {@linkcode Accepted} connections. */
+export class PieceListener implements AsyncIterable<Accepted> {
+  #server: tls.Server;
+  #ca: string;
+  #queue: Accepted[] = [];
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  private constructor(server: tls.Server, ca: string) {
+    this.#server = server;
+    this.#ca = ca;
+  }
+
+  /** Listens on the address; rejects when it cannot (e.g. the address is in use). */
+  static async listen(opts: PieceListenOptions): Promise<PieceListener> {
+    const server = tls.createServer({
+      ca: [opts.ca],
+      requestCert: true,
+      rejectUnauthorized: true,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      minVersion: "TLSv1.3",
+    });
+    const listener = new PieceListener(server, opts.ca);
+    server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
+    server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+      logger.debug("TLS handshake with {remote} failed: {error}", {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+        error: describeError(err),
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      // `reusePort` is known to Deno's node:net, not yet to its types.
+      const listen: { host: string; port: number; reusePort?: boolean } = {
+        host: opts.hostname,
+        port: opts.port,
+      };
+      if (opts.reusePort) listen.reusePort = true;
+      server.listen(listen, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (err: Error) => {
+      logger.error("Piece server failed: {error}", { error: describeError(err) });
+    });
+    return listener;
+  }
+
+  /** The address listened on. */
+  get addr(): Deno.NetAddr {
+    const a = this.#server.address();
+    return typeof a === "object" && a !== null
+      ? { transport: "tcp", hostname: a.address, port: a.port }
+      : { transport: "tcp", hostname: "", port: 0 };
+  }
+
+  /** Shows `id` to the handshakes from now on; null: refuse every handshake again. */
+  setIdentity(id: ServerIdentity | null): void {
+    this.#server.setSecureContext(
+      id === null ? { ca: [this.#ca] } : { ca: [this.#ca], cert: id.cert, key: id.key },
+    );
+  }
+
+  /** Stops accepting; connections already handed out stay open. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const a of this.#queue) a.conn.close();
+    this.#queue = [];
+    this.#notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Accepted> {
+    while (!this.#closed) {
+      const next = this.#queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      await new Promise<void>((r) => this.#wake = r);
+    }
+  }
+
+  async #admit(socket: tls.TLSSocket): Promise<void> {
+    const conn = new TlsSocketConn(socket);
+    let peer: CertInfo;
+    try {
+      const raw = socket.getPeerCertificate().raw;
+      peer = await certInfo(new Uint8Array(raw));
+    } catch (err) {
+      logger.warn("Closing {remote}: unreadable client certificate ({error})", {
+        remote: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
+        error: describeError(err),
+      });
+      conn.close();
+      return;
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#queue.push({ conn, peer });
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
