@@ -25,12 +25,18 @@ test: deno test-deps
 	$(DENO) task test
 
 # The namespace tests (partition, liveness, download control) need `ip` and `tc`
-# (iproute2); as root they are installed when missing, otherwise those tests skip.
+# (iproute2), and the TLS capture test needs `tcpdump`; as root they are
+# installed when missing, otherwise those tests skip.
 test-deps:
 	@if ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get install -y iproute2 || (apt-get update && apt-get install -y iproute2); \
 	  else echo "iproute2 (ip, tc) is missing: the network-namespace tests will skip"; fi; \
+	fi
+	@if ! command -v tcpdump >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y tcpdump || (apt-get update && apt-get install -y tcpdump); \
+	  else echo "tcpdump is missing: the TLS capture test will skip"; fi; \
 	fi
 
 # The long fault-injection runs (the test suite runs short versions of them).

@@ -29,6 +29,8 @@ export async function sequentialLatency(
 /** Options for {@linkcode throughput}. */
 export interface ThroughputOptions {
   to: Endpoint;
+  /** The cluster's CA certificate (PEM), to check the tracker with. */
+  ca: string;
   token: string;
   cmd: string;
   args: ArgsFn;
@@ -61,7 +63,10 @@ export interface ThroughputResult {
 /** Runs `clients × depth` request loops against one tracker for a fixed time. */
 export async function throughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const clients = await Promise.all(
-    Array.from({ length: options.clients }, (_, i) => WireClient.connect(options.to, `c${i}`)),
+    Array.from(
+      { length: options.clients },
+      (_, i) => WireClient.connect(options.to, { name: `c${i}`, ca: options.ca }),
+    ),
   );
   for (const c of clients) c.token = options.token;
   const latencies: number[] = [];

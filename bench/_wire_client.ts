@@ -1,5 +1,5 @@
 /**
- * A bare tracker client for the benchmark: one connection, requests written
+ * A bare tracker client for the benchmark: one TLS connection, requests written
  * with shoal's codec (`{t:"req", id, cmd, args, token}`) and answers matched
  * by id, so several requests may be in flight. No failover, no retries.
  */
@@ -34,10 +34,17 @@ export class WireClient {
     this.#done = this.#read();
   }
 
-  /** Connects to `to`; `name` makes the request ids unique across clients. */
-  static async connect(to: Endpoint, name: string): Promise<WireClient> {
-    const conn = await FramedConn.connect(to, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 0 });
-    return new WireClient(conn, `${name}-${crypto.randomUUID().slice(0, 8)}`);
+  /**
+   * Connects to `to` over TLS, trusting the CA certificate `options.ca`;
+   * `options.name` makes the request ids unique across clients.
+   */
+  static async connect(to: Endpoint, options: { name: string; ca: string }): Promise<WireClient> {
+    const conn = await FramedConn.connect(to, {
+      maxFrame: MAX_CONTROL_FRAME,
+      idleTimeoutMs: 0,
+      tls: { caCerts: [options.ca] },
+    });
+    return new WireClient(conn, `${options.name}-${crypto.randomUUID().slice(0, 8)}`);
   }
 
   /** Sends one command and resolves with the answer; rejects when the connection ends. */

@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { describeError } from "../shared/errors.ts";
+import { newKeyPair } from "../shared/tls/keys.ts";
 import { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import { measureFailover } from "./_failover.ts";
 import { type ArgsFn, sequentialLatency, throughput } from "./_load.ts";
@@ -76,7 +77,8 @@ async function login(client: WireClient): Promise<string> {
   const user = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const password = "bench-password";
   await client.call("create_user", { user, password });
-  const data = await client.call("login", { user, password, addr: "127.0.0.1:9" });
+  const { spki } = await newKeyPair();
+  const data = await client.call("login", { user, password, addr: "127.0.0.1:9", pubkey: spki });
   if (typeof data.token !== "string") throw new Error("login answered without a token");
   return data.token;
 }
@@ -86,6 +88,8 @@ interface Setup {
   pair: TrackerPair;
   client: WireClient;
   token: string;
+  /** The cluster's CA certificate (PEM). */
+  ca: string;
   plan: Plan;
   processes: Record<string, number>;
 }
@@ -98,6 +102,7 @@ async function throughputSeries(s: Setup, cmd: string, args: (clients: number) =
     progress(`throughput: ${cmd} with ${clients} connections for ${durationMs} ms`);
     const r = await throughput({
       to: s.pair.endpoints[0],
+      ca: s.ca,
       token: s.token,
       cmd,
       args: args(clients),
@@ -128,7 +133,8 @@ async function bench(pair: TrackerPair, plan: Plan, parts: Set<Part>) {
   await pair.startTracker(1, "primary");
   progress("tracker 1 is primary; starting tracker 2");
   await pair.startTracker(2, "secondary");
-  const client = await WireClient.connect(pair.endpoints[0], "setup");
+  const ca = await pair.ca();
+  const client = await WireClient.connect(pair.endpoints[0], { name: "setup", ca });
   try {
     const token = client.token = await login(client);
     progress(`warm-up: ${plan.warmup} writes and reads`);
@@ -139,7 +145,7 @@ async function bench(pair: TrackerPair, plan: Plan, parts: Set<Part>) {
       tracker2: pair.tracker(2).pid,
       bench: Deno.pid,
     };
-    const s: Setup = { pair, client, token, plan, processes };
+    const s: Setup = { pair, client, token, ca, plan, processes };
     const lat = parts.has("latency") ? await latency(s) : null;
     let syncDelay = null;
     if (parts.has("sync")) {

@@ -1,4 +1,4 @@
-/** A bare TCP client that writes any bytes and decodes the frames that come back. */
+/** A bare TLS client that writes any bytes and decodes the frames that come back. */
 import { encodeJson, type Frame, FrameDecoder, type Message } from "../shared/frame.ts";
 import {
   type ClientResponse,
@@ -13,12 +13,19 @@ export type RawEvent = { kind: "frame"; frame: Frame } | { kind: "closed" } | {
   kind: "timeout";
 };
 
+/** How a {@linkcode RawClient} proves and checks identities: the CA it trusts, and its own certificate if any. */
+export interface RawTls {
+  caCerts: string[];
+  cert?: string;
+  key?: string;
+}
+
 /**
- * A bare TCP client: writes whatever bytes it is given and decodes what comes
+ * A bare TLS client: writes whatever bytes it is given and decodes what comes
  * back with the frame codec, so tests can send malformed input.
  */
 export class RawClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.TlsConn;
   #decoder = new FrameDecoder({ maxFrame: MAX_LINK_FRAME });
   #frames: Frame[] = [];
   #closed = false;
@@ -26,14 +33,16 @@ export class RawClient {
   #wake: (() => void) | null = null;
   #seq = 0;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TlsConn) {
     this.conn = conn;
     this.#reading = this.#read();
   }
 
-  /** Connects to `ep`. */
-  static async connect(ep: Endpoint): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: ep.hostname, port: ep.port }));
+  /** Connects to `ep` over TLS, trusting the CA certificate `ca` (PEM) or the CAs of `tls`. */
+  static async connect(ep: Endpoint, ca: string | RawTls): Promise<RawClient> {
+    const tls = typeof ca === "string" ? { caCerts: [ca] } : ca;
+    const conn = await Deno.connectTls({ hostname: ep.hostname, port: ep.port, ...tls });
+    return new RawClient(conn);
   }
 
   /** True once the remote has closed (or reset) the connection. */

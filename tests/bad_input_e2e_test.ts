@@ -47,7 +47,7 @@ function describe(ev: RawEvent): string {
 
 /** A logged-in raw client on tracker 1, and a check that it is still answered. */
 async function goodClient(pair: TrackerPair): Promise<{ raw: RawClient; check(): Promise<void> }> {
-  const raw = await RawClient.connect(pair.endpoints[0]);
+  const raw = await RawClient.connect(pair.endpoints[0], await pair.ca());
   const created = await raw.request("create_user", { user: "good", password: "pw" });
   assert.equal(created.ok, true, JSON.stringify(created));
   const login = await raw.request("login", { user: "good", password: "pw", addr: "127.0.0.1:9" });
@@ -68,7 +68,8 @@ let healthChecks = 0;
 async function assertPairHealthy(pair: TrackerPair): Promise<void> {
   assert.equal(pair.tracker(1).alive, true, "tracker 1 still runs");
   assert.equal(pair.tracker(2).alive, true, "tracker 2 still runs");
-  const [one, two] = await Promise.all(pair.endpoints.map((ep) => RawClient.connect(ep)));
+  const ca = await pair.ca();
+  const [one, two] = await Promise.all(pair.endpoints.map((ep) => RawClient.connect(ep, ca)));
   try {
     // A write: it is answered only once the secondary holds it too.
     const user = `healthy-${++healthChecks}`;
@@ -99,7 +100,7 @@ Deno.test("tracker answers malformed frames with an error frame and closes only 
     const baseline = (await pair.tracker(1).status()).connections;
     for (const n of [1, 2] as const) {
       for (const [what, bytes] of MALFORMED) {
-        const raw = await RawClient.connect(pair.endpoints[n - 1]!);
+        const raw = await RawClient.connect(pair.endpoints[n - 1]!, await pair.ca());
         bad.push(raw);
         await raw.write(bytes);
         const first = await raw.read(5000);
@@ -125,7 +126,7 @@ Deno.test("tracker answers malformed frames with an error frame and closes only 
 
 Deno.test("tracker answers a message of unknown type with an error frame and keeps serving that connection", async () => {
   const pair = await TrackerPair.start();
-  const raw = await RawClient.connect(pair.endpoints[0]);
+  const raw = await RawClient.connect(pair.endpoints[0], await pair.ca());
   try {
     await raw.send({ t: "bogus", x: 1 });
     const err = await raw.message();
@@ -154,7 +155,7 @@ Deno.test("tracker answers a message of unknown type with an error frame and kee
 
 Deno.test("tracker answers a data frame from a client with an error frame", async () => {
   const pair = await TrackerPair.start();
-  const raw = await RawClient.connect(pair.endpoints[0]);
+  const raw = await RawClient.connect(pair.endpoints[0], await pair.ca());
   try {
     // A well-formed frame of kind 2 (piece data), which clients never send to a tracker.
     await raw.write(frame(2, new Uint8Array([0, 0, 0, 1, 9, 9, 9])));
@@ -172,7 +173,7 @@ Deno.test("tracker answers a data frame from a client with an error frame", asyn
 
 Deno.test("tracker refuses a forged tracker-link hello without a reply and keeps its real link", async () => {
   const pair = await TrackerPair.start();
-  const raw = await RawClient.connect(pair.endpoints[1]);
+  const raw = await RawClient.connect(pair.endpoints[1], await pair.ca());
   try {
     const hello: Message = {
       t: "link_hello",
@@ -198,8 +199,8 @@ Deno.test("tracker closes a connection stuck in the middle of a frame after the 
     const good = await goodClient(pair);
     clients.push(good.raw);
     // Half a frame: the length says 100 bytes, 11 arrive. And half a length prefix.
-    const halfBody = await RawClient.connect(pair.endpoints[0]);
-    const halfHead = await RawClient.connect(pair.endpoints[0]);
+    const halfBody = await RawClient.connect(pair.endpoints[0], await pair.ca());
+    const halfHead = await RawClient.connect(pair.endpoints[0], await pair.ca());
     clients.push(halfBody, halfHead);
     const full = encodeJson({ t: "req", id: "half", cmd: "whoami", args: { pad: "x".repeat(80) } });
     const sent = Date.now();
@@ -210,7 +211,7 @@ Deno.test("tracker closes a connection stuck in the middle of a frame after the 
     let served = 0;
     while (!(halfBody.closed && halfHead.closed) && Date.now() - sent < 15_000) {
       await good.check();
-      const fresh = await RawClient.connect(pair.endpoints[0]);
+      const fresh = await RawClient.connect(pair.endpoints[0], await pair.ca());
       try {
         const res = await fresh.request("whoami", {});
         assert.equal(res.error, "not logged in");

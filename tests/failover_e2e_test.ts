@@ -25,7 +25,7 @@ function password(user: string): string {
  * creating an existing user again must fail with "already exists".
  */
 async function assertUsersOn(pair: TrackerPair, n: 1 | 2, users: string[]): Promise<void> {
-  const raw = await RawClient.connect(pair.endpoints[n - 1]!);
+  const raw = await RawClient.connect(pair.endpoints[n - 1]!, await pair.ca());
   try {
     const answers = await raw.requestMany(
       users.map((user) => ({ cmd: "create_user", args: { user, password: "other" } })),
@@ -62,7 +62,7 @@ interface SentWrite {
  * to tracker `n`, each once; returns them with their answers.
  */
 async function writeOnce(pair: TrackerPair, n: 1 | 2): Promise<SentWrite[]> {
-  const raw = await RawClient.connect(pair.endpoints[n - 1]!);
+  const raw = await RawClient.connect(pair.endpoints[n - 1]!, await pair.ca());
   try {
     const sent: SentWrite[] = [];
     const send = async (cmd: string, args: Record<string, unknown>, token?: string) => {
@@ -87,7 +87,7 @@ async function writeOnce(pair: TrackerPair, n: 1 | 2): Promise<SentWrite[]> {
  * than being applied a second time ("already exists", a new token).
  */
 async function assertResentOnce(pair: TrackerPair, n: 1 | 2, sent: SentWrite[]): Promise<void> {
-  const raw = await RawClient.connect(pair.endpoints[n - 1]!);
+  const raw = await RawClient.connect(pair.endpoints[n - 1]!, await pair.ca());
   try {
     for (const w of sent) {
       const again = await raw.request(w.cmd, w.args, w.token, w.id);
@@ -100,7 +100,7 @@ async function assertResentOnce(pair: TrackerPair, n: 1 | 2, sent: SentWrite[]):
 
 /** Logs in as `user` on tracker `n` directly; returns the session token. */
 async function loginOn(pair: TrackerPair, n: 1 | 2, user: string): Promise<string> {
-  const raw = await RawClient.connect(pair.endpoints[n - 1]!);
+  const raw = await RawClient.connect(pair.endpoints[n - 1]!, await pair.ca());
   try {
     const res = await raw.request("login", {
       user,
@@ -214,7 +214,7 @@ Deno.test("tracker pair keeps every acknowledged write through SIGKILL, rejoin, 
       // Tracker 2 alone first: everything it serves comes from its own disk.
       const r2 = await pair.startTracker(2, "primary");
       await assertUsersOn(pair, 2, acked);
-      const raw = await RawClient.connect(pair.endpoints[1]);
+      const raw = await RawClient.connect(pair.endpoints[1], await pair.ca());
       try {
         const who: Message = await raw.request("whoami", {}, token);
         const session = who.data as Record<string, unknown>;

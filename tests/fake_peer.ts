@@ -1,9 +1,11 @@
 /**
  * A fake peer built from shoal's own codec (`shared/frame.ts` through
- * `shared/conn.ts`): it speaks the raw tracker protocol as a group member,
- * registers files with `share_file`, and serves pieces on its own address,
- * either honestly (optionally only some pieces) or with wrong bytes. Also a
- * bare piece-protocol client, to probe a real peer's piece server.
+ * `shared/conn.ts`): it speaks the raw tracker protocol as a group member
+ * (over TLS, with an identity key sent at login and the certificate the
+ * tracker issues for it), registers files with `share_file`, and serves
+ * pieces over TLS on its own address with that certificate, either honestly
+ * (optionally only some pieces) or with wrong bytes. Also a bare
+ * piece-protocol client, to probe a real peer's piece server as some identity.
  */
 import type { FileMeta } from "../peer/store/peer_db.ts";
 import { createHash } from "node:crypto";
@@ -16,12 +18,16 @@ import { sha1Hex } from "../shared/piece_hash.ts";
 import { BadMessage, errorNotice } from "../shared/protocol/bad_message.ts";
 import { decodeClientMessage, requestMessage } from "../shared/protocol/client.ts";
 import { decodeLoginAnswer, decodeWatchAnswer } from "../shared/protocol/client_answers.ts";
+import { keyIdOf } from "../shared/tls/cert_info.ts";
+import { newKeyPair, type TlsKeyPair } from "../shared/tls/keys.ts";
 import {
   decodeTransferMessage,
   type PieceReject,
   type Welcome,
 } from "../shared/protocol/transfer.ts";
-import { type Endpoint, formatEndpoint, parseEndpoint } from "../shared/tracker_info.ts";
+import { type Endpoint, parseEndpoint } from "../shared/tracker_info.ts";
+import type { RawTls } from "./_raw_client.ts";
+import { freePort } from "./harness/ports.ts";
 
 /** A tracker's answer. */
 export type Reply =
@@ -41,10 +47,31 @@ export async function fileMeta(group: string, name: string, data: Uint8Array): P
   return { group, name, size: data.length, pieceSize: PIECE_SIZE, pieces: hex.join(""), sha1 };
 }
 
-/** A connection to a tracker speaking `{t:"req", id, cmd, args, token}`. */
+/** Where the trackers are and the CA that signed them: a TrackerPair, say. */
+export interface TrackersAt {
+  endpoints: [Endpoint, Endpoint];
+  ca(): Promise<string>;
+}
+
+/**
+ * A connection to a tracker speaking `{t:"req", id, cmd, args, token}`, with
+ * its own identity key: `login` sends its public key and keeps the
+ * certificate the tracker returns, and `lookup_file` names the key's id, as
+ * a real peer does.
+ */
 export class RawTracker {
   /** The session token once logged in. */
   token: string | undefined;
+  /** The CA certificate (PEM) the tracker was checked against. */
+  readonly ca: string;
+  /** This client's identity key pair. */
+  readonly keys: TlsKeyPair;
+  /** The id (`keyIdOf` its public key) that `lookup_file` names. */
+  readonly keyId: string;
+  /** The certificate the tracker issued at login (PEM), once logged in. */
+  cert: string | undefined;
+  /** The peer address the session logged in with. */
+  addr: string | undefined;
   #fc: FramedConn;
   #seq = 0;
   #waiting = new Map<string, (r: Reply) => void>();
@@ -52,14 +79,35 @@ export class RawTracker {
   #closed = false;
   #watching: Promise<void> | null = null;
 
-  private constructor(fc: FramedConn) {
+  private constructor(fc: FramedConn, ca: string, keys: TlsKeyPair, keyId: string) {
     this.#fc = fc;
+    this.ca = ca;
+    this.keys = keys;
+    this.keyId = keyId;
     this.#reading = this.#read();
   }
 
-  /** Connects to the tracker at `ep` (the primary). */
-  static async connect(ep: Endpoint): Promise<RawTracker> {
-    return new RawTracker(await FramedConn.connect(ep, { maxFrame: MAX_CONTROL_FRAME }));
+  /** Connects to the tracker at `ep` (the primary), trusting the CA certificate `ca`. */
+  static async connect(ep: Endpoint, ca: string): Promise<RawTracker> {
+    const fc = await FramedConn.connect(ep, {
+      maxFrame: MAX_CONTROL_FRAME,
+      tls: { caCerts: [ca] },
+    });
+    const keys = await newKeyPair();
+    return new RawTracker(fc, ca, keys, await keyIdOf(keys.spki));
+  }
+
+  /** What dialing a peer as this identity takes; throws before login. */
+  tls(): Required<RawTls> {
+    if (!this.cert) throw new Error("not logged in: no certificate yet");
+    return { caCerts: [this.ca], cert: this.cert, key: this.keys.keyPem };
+  }
+
+  /** Listens on the address it logged in with, over TLS with its certificate (as a piece server does). */
+  listen(): Deno.TlsListener {
+    if (!this.cert || !this.addr) throw new Error("not logged in: no certificate yet");
+    const ep = parseEndpoint(this.addr);
+    return Deno.listenTls({ ...ep, cert: this.cert, key: this.keys.keyPem });
   }
 
   async #read(): Promise<void> {
@@ -86,9 +134,13 @@ export class RawTracker {
     this.#waiting.clear();
   }
 
-  /** Sends a command (with the token once logged in) and returns the answer. */
+  /**
+   * Sends a command (with the token once logged in) and returns the answer. A
+   * `lookup_file` without an `id` key names this client's identity.
+   */
   request(cmd: string, args: Record<string, unknown> = {}): Promise<Reply> {
     const id = `fake-${crypto.randomUUID()}-${++this.#seq}`;
+    if (cmd === "lookup_file" && !("id" in args)) args = { ...args, id: this.keyId };
     const msg = requestMessage(id, cmd, args, this.token);
     const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
     this.#fc.send(msg).catch(() => {});
@@ -102,10 +154,20 @@ export class RawTracker {
     return r.data;
   }
 
-  /** Creates `user` and logs in with the peer address `addr`. */
+  /** Creates `user` and logs in with the peer address `addr` and this client's public key. */
   async signUp(user: string, password: string, addr: string): Promise<void> {
     await this.call("create_user", { user, password });
-    this.token = decodeLoginAnswer(await this.call("login", { user, password, addr })).token;
+    await this.login(user, password, addr);
+  }
+
+  /** Logs in as `user` with the peer address `addr`; keeps the token and the certificate. */
+  async login(user: string, password: string, addr: string): Promise<void> {
+    const answer = decodeLoginAnswer(
+      await this.call("login", { user, password, addr, pubkey: this.keys.spki }),
+    );
+    this.token = answer.token;
+    this.cert = answer.cert;
+    this.addr = addr;
     this.#watching ??= this.#keepAlive();
   }
 
@@ -171,7 +233,7 @@ export class FakePeer {
     honest: 0,
     rejects: 0,
   };
-  #listener: Deno.Listener;
+  #listener: Deno.TlsListener;
   #conns = new Set<FramedConn>();
   #files = new Map<string, ServeOptions>();
   #accepting: Promise<void>;
@@ -183,25 +245,27 @@ export class FakePeer {
   /** Every `get` received: which connection (numbered from 1 in order of arrival) and piece. */
   readonly requests: { conn: number; piece: number }[] = [];
 
-  private constructor(tracker: RawTracker, listener: Deno.Listener) {
+  private constructor(tracker: RawTracker, addr: string) {
     this.tracker = tracker;
-    this.#listener = listener;
-    this.addr = formatEndpoint(listener.addr as Deno.NetAddr);
+    this.addr = addr;
+    this.#listener = tracker.listen();
     this.#accepting = this.#accept();
   }
 
-  /** Listens on a free loopback port, creates `user` and logs in with that address. */
-  static async start(trackerEp: Endpoint, user: string, password = `pw-${user}`) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const tracker = await RawTracker.connect(trackerEp);
-    const fake = new FakePeer(tracker, listener);
+  /**
+   * Creates `user` at the first tracker of `at` and logs in with a free
+   * loopback address, then serves there over TLS with the certificate it got.
+   */
+  static async start(at: TrackersAt, user: string, password = `pw-${user}`): Promise<FakePeer> {
+    const tracker = await RawTracker.connect(at.endpoints[0], await at.ca());
+    const addr = `127.0.0.1:${freePort()}`;
     try {
-      await tracker.signUp(user, password, fake.addr);
+      await tracker.signUp(user, password, addr);
+      return new FakePeer(tracker, addr);
     } catch (err) {
-      await fake.close();
+      await tracker.close();
       throw err;
     }
-    return fake;
   }
 
   /** Registers `opts.meta` with the tracker and serves it as `opts` says. */
@@ -316,6 +380,13 @@ export class FakePeer {
   }
 }
 
+/** A piece server to dial, and the identity to dial it as (see {@linkcode RawTracker.tls}). */
+export interface PieceDial {
+  /** The server's `ip:port`. */
+  addr: string;
+  tls: RawTls;
+}
+
 /** What {@linkcode PieceClient.next} returns. */
 export type ClientEvent = Frame | { kind: "closed" } | { kind: "timeout" };
 
@@ -332,10 +403,10 @@ export class PieceClient {
     this.#reading = this.#read();
   }
 
-  /** Connects to a piece server at `ip:port`. */
-  static async connect(addr: string): Promise<PieceClient> {
+  /** Connects to the piece server `to.addr` over TLS as the identity `to.tls`. */
+  static async connect(to: PieceDial): Promise<PieceClient> {
     return new PieceClient(
-      await FramedConn.connect(parseEndpoint(addr), { maxFrame: MAX_DATA_FRAME }),
+      await FramedConn.connect(parseEndpoint(to.addr), { maxFrame: MAX_DATA_FRAME, tls: to.tls }),
     );
   }
 

@@ -84,7 +84,7 @@ Deno.test("list_files counts a peer still downloading as partial, and as a seede
     const data = randomBytes(8 * PIECE_SIZE);
     const meta = await fileMeta(GROUP, "half.bin", data);
     // A source that has (and serves) only the first half of the pieces.
-    const fake = await FakePeer.start(s.pair.endpoints[0], "fake");
+    const fake = await FakePeer.start(s.pair, "fake");
     try {
       await fake.tracker.call("join_group", { group: GROUP });
       await alice.ok(`accept_request ${GROUP} fake`);

@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Frame, Message } from "../shared/frame.ts";
 import { type Grant, importSigningKey, newGrantKeyPair, signGrant } from "../shared/grant.ts";
-import { fileMeta, PieceClient, RawTracker } from "./fake_peer.ts";
+import { fileMeta, PieceClient, type PieceDial, RawTracker } from "./fake_peer.ts";
 import { randomBytes } from "./harness/files.ts";
 import { freePort } from "./harness/ports.ts";
 import type { PeerShell } from "./harness/shell.ts";
@@ -30,16 +30,16 @@ function trackerSigningKey(dataDir: string): Promise<CryptoKey> {
 }
 
 /**
- * Sends `hello`, waits for the answer, then asks for each of `pieces`; returns
+ * Sends `hello` to `to.addr` (as `to.tls`), waits for the answer, then asks for each of `pieces`; returns
  * every frame until the server closes the connection (at most `timeoutMs`).
  */
 async function probe(
-  addr: string,
+  to: PieceDial,
   hello: Message,
   pieces: number[],
   timeoutMs = 3000,
 ): Promise<{ frames: Frame[]; closed: boolean }> {
-  const c = await PieceClient.connect(addr);
+  const c = await PieceClient.connect(to);
   try {
     await c.send(hello);
     const first = await c.next(timeoutMs);
@@ -59,12 +59,12 @@ async function probe(
  * resulting reset may discard it.)
  */
 async function rush(
-  addr: string,
+  to: PieceDial,
   hello: Message,
   pieces: number[],
   timeoutMs = 3000,
 ): Promise<{ data: Frame[]; closed: boolean }> {
-  const c = await PieceClient.connect(addr);
+  const c = await PieceClient.connect(to);
   try {
     await c.send(hello);
     for (const p of pieces) await c.send({ t: "get", tag: p, piece: p }).catch(() => {});
@@ -76,15 +76,15 @@ async function rush(
 }
 
 /** Asserts that the server answered with one error, sent no data and hung up. */
-async function assertRefused(addr: string, msg: Message, why: string): Promise<void> {
-  const r = await probe(addr, msg, [0, 1, 2, 3]);
+async function assertRefused(to: PieceDial, msg: Message, why: string): Promise<void> {
+  const r = await probe(to, msg, [0, 1, 2, 3]);
   const data = r.frames.filter((f) => f.kind === "data");
   assert.equal(data.length, 0, `${why}: ${data.length} data frames were sent`);
   assert.equal(r.frames.length, 1, `${why}: ${JSON.stringify(r.frames)}`);
   const f = r.frames[0]!;
   assert.ok(f.kind === "json" && f.msg.t === "error", `${why}: ${JSON.stringify(f)}`);
   assert.ok(r.closed, `${why}: the connection stayed open`);
-  const rushed = await rush(addr, msg, [0, 1, 2, 3]);
+  const rushed = await rush(to, msg, [0, 1, 2, 3]);
   assert.equal(rushed.data.length, 0, `${why}: data sent to requests sent with the hello`);
   assert.ok(rushed.closed, `${why}: the connection stayed open`);
 }
@@ -106,7 +106,7 @@ async function setup(s: Swarm): Promise<Setup> {
   await Deno.writeFile(`${src}/other.bin`, randomBytes(1000));
   await alice.ok(`upload_file ${src}/pic.bin ${GROUP}`);
   await alice.ok(`upload_file ${src}/other.bin ${GROUP}`);
-  const eve = await RawTracker.connect(s.pair.endpoints[0]);
+  const eve = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
   await eve.signUp("eve", "pw-eve", `127.0.0.1:${freePort()}`);
   await eve.call("join_group", { group: GROUP });
   await alice.ok(`accept_request ${GROUP} eve`);
@@ -128,6 +128,7 @@ function hello(m: { group: string; name: string; sha1: string }, grant?: unknown
 Deno.test("the piece server refuses requesters without a valid grant for the file", async () => {
   await Swarm.run(async (s) => {
     const { alice, eve, meta, other } = await setup(s);
+    const atAlice = { addr: alice.addr, tls: eve.tls() };
     try {
       const lookup = await eve.call("lookup_file", { group: GROUP, name: "pic.bin" });
       assert.deepEqual(
@@ -137,6 +138,7 @@ Deno.test("the piece server refuses requesters without a valid grant for the fil
       const realKey = await trackerSigningKey(s.pair.dataDir(1));
       const grantFor = (g: Partial<Grant>): Grant => ({
         user: "eve",
+        id: eve.keyId,
         group: meta.group,
         name: meta.name,
         sha1: meta.sha1,
@@ -144,31 +146,31 @@ Deno.test("the piece server refuses requesters without a valid grant for the fil
         ...g,
       });
 
-      await assertRefused(alice.addr, hello(meta), "no grant");
-      await assertRefused(alice.addr, hello(meta, null), "null grant");
-      await assertRefused(alice.addr, hello(meta, "let me in"), "grant as a string");
+      await assertRefused(atAlice, hello(meta), "no grant");
+      await assertRefused(atAlice, hello(meta, null), "null grant");
+      await assertRefused(atAlice, hello(meta, "let me in"), "grant as a string");
 
       const forger = await importSigningKey((await newGrantKeyPair()).privateKey);
       const forged = await signGrant(forger, grantFor({}));
-      await assertRefused(alice.addr, hello(meta, forged), "forged grant");
+      await assertRefused(atAlice, hello(meta, forged), "forged grant");
 
       const genuine = lookup.grant as { grant: string; sig: string };
       const stretched = JSON.stringify({ ...JSON.parse(genuine.grant), exp: Date.now() + 9e9 });
       await assertRefused(
-        alice.addr,
+        atAlice,
         hello(meta, { grant: stretched, sig: genuine.sig }),
         "genuine signature over edited grant text",
       );
 
       const expired = await signGrant(realKey, grantFor({ exp: Date.now() - 1000 }));
-      await assertRefused(alice.addr, hello(meta, expired), "expired grant");
+      await assertRefused(atAlice, hello(meta, expired), "expired grant");
 
       const otherGrant = (await eve.call("lookup_file", { group: GROUP, name: "other.bin" }))
         .grant;
-      await assertRefused(alice.addr, hello(meta, otherGrant), "other file's grant");
-      await assertRefused(alice.addr, hello(other, genuine), "pic.bin's grant for other.bin");
+      await assertRefused(atAlice, hello(meta, otherGrant), "other file's grant");
+      await assertRefused(atAlice, hello(other, genuine), "pic.bin's grant for other.bin");
       await assertRefused(
-        alice.addr,
+        atAlice,
         hello({ ...meta, sha1: other.sha1 }, genuine),
         "grant with another sha1 in the hello",
       );
@@ -180,11 +182,11 @@ Deno.test("the piece server refuses requesters without a valid grant for the fil
 
       // Control: the same key with a later expiry is accepted, so the expiry alone was refused.
       const fresh = await signGrant(realKey, grantFor({}));
-      const ok = await probe(alice.addr, hello(meta, fresh), [0], 1000);
+      const ok = await probe(atAlice, hello(meta, fresh), [0], 1000);
       assert.equal(ok.frames.filter((f) => f.kind === "data").length, 1);
       // Control: requests sent along with a valid hello are served, so `rush` can see data.
       assert.equal(
-        (await rush(alice.addr, hello(meta, genuine), [0, 1, 2, 3], 1000)).data.length,
+        (await rush(atAlice, hello(meta, genuine), [0, 1, 2, 3], 1000)).data.length,
         4,
       );
     } finally {
@@ -196,9 +198,10 @@ Deno.test("the piece server refuses requesters without a valid grant for the fil
 Deno.test("a grant from lookup_file gets the file's exact bytes, until the file is withdrawn", async () => {
   await Swarm.run(async (s) => {
     const { alice, eve, data, meta } = await setup(s);
+    const atAlice = { addr: alice.addr, tls: eve.tls() };
     try {
       const lookup = await eve.call("lookup_file", { group: GROUP, name: "pic.bin" });
-      const c = await PieceClient.connect(alice.addr);
+      const c = await PieceClient.connect(atAlice);
       try {
         await c.send(hello(meta, lookup.grant));
         const welcome = await c.next();
@@ -223,7 +226,7 @@ Deno.test("a grant from lookup_file gets the file's exact bytes, until the file 
         await c.close();
       }
 
-      const outsider = await RawTracker.connect(s.pair.endpoints[0]);
+      const outsider = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
       try {
         await outsider.signUp("mallory", "pw-mallory", `127.0.0.1:${freePort()}`);
         const r = await outsider.request("lookup_file", { group: GROUP, name: "pic.bin" });
@@ -233,7 +236,7 @@ Deno.test("a grant from lookup_file gets the file's exact bytes, until the file 
       }
 
       await alice.ok(`stop_share ${GROUP} pic.bin`);
-      await assertRefused(alice.addr, hello(meta, lookup.grant), "withdrawn file");
+      await assertRefused(atAlice, hello(meta, lookup.grant), "withdrawn file");
     } finally {
       await eve.close();
     }

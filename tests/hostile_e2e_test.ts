@@ -51,7 +51,7 @@ async function setup(s: Swarm, size = 4 * PIECE_SIZE + 100): Promise<Setup> {
   const data = randomBytes(size);
   await Deno.writeFile(`${src}/pic.bin`, data);
   await alice.ok(`upload_file ${src}/pic.bin ${GROUP}`);
-  const eve = await RawTracker.connect(s.pair.endpoints[0]);
+  const eve = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
   await eve.signUp("eve", "pw-eve", `127.0.0.1:${freePort()}`);
   await eve.call("join_group", { group: GROUP });
   await alice.ok(`accept_request ${GROUP} eve`);
@@ -69,7 +69,7 @@ async function grantOf(eve: RawTracker): Promise<unknown> {
 
 /** Fetches `piece` on a new connection with a valid grant and checks its bytes. */
 async function fetchPiece(addr: string, setup: Setup, grant: unknown, piece: number) {
-  const c = await PieceClient.connect(addr);
+  const c = await PieceClient.connect({ addr, tls: setup.eve.tls() });
   try {
     await c.send(hello(setup.meta, grant));
     const welcome = await c.next();
@@ -120,9 +120,9 @@ Deno.test("a peer's piece server cuts off a frame sent one byte a second, and se
     const grant = await grantOf(st.eve);
     const ep = parseEndpoint(st.alice.addr);
     // One connection sends a valid hello, is welcomed, then dribbles a valid `get`.
-    const slowGet = await RawClient.connect(ep);
+    const slowGet = await RawClient.connect(ep, st.eve.tls());
     // Another dribbles the hello itself: the hello timeout cuts it first.
-    const slowHello = await RawClient.connect(ep);
+    const slowHello = await RawClient.connect(ep, st.eve.tls());
     try {
       await slowGet.send(hello(st.meta, grant));
       assert.equal((await slowGet.message()).t, "welcome");
@@ -200,7 +200,7 @@ Deno.test("a client holding 1,000 connections to the tracker does not stop real 
       const st = await setup(s, 3 * MiB);
       await daveDownloads(s, st);
       // And raw clients on new connections.
-      const fresh = await RawClient.connect(s.pair.endpoints[0]);
+      const fresh = await RawClient.connect(s.pair.endpoints[0], await s.pair.ca());
       try {
         const res = await fresh.request("whoami", {});
         assert.equal(res.error, "not logged in");
@@ -227,7 +227,7 @@ Deno.test("300 connections to a peer's piece server: the excess are refused, and
     const hogs: RawClient[] = [];
     try {
       const ep = parseEndpoint(st.alice.addr);
-      for (let i = 0; i < 300; i++) hogs.push(await RawClient.connect(ep));
+      for (let i = 0; i < 300; i++) hogs.push(await RawClient.connect(ep, st.eve.tls()));
       // The server admits at most MAX_PEER_CONNECTIONS per server worker and closes the rest.
       const admitted = MAX_PEER_CONNECTIONS * defaultServerWorkers();
       const excess = Math.max(0, hogs.length - admitted);
@@ -258,7 +258,7 @@ Deno.test("a valid grant holder flooding one connection with 10,000 unread reque
   await Swarm.run(async (s) => {
     const st = await setup(s, 4 * PIECE_SIZE);
     const grant = await grantOf(st.eve);
-    const conn = await Deno.connect({ ...parseEndpoint(st.alice.addr), transport: "tcp" });
+    const conn = await Deno.connectTls({ ...parseEndpoint(st.alice.addr), ...st.eve.tls() });
     const serverPort = parseEndpoint(st.alice.addr).port;
     const clientPort = (conn.localAddr as Deno.NetAddr).port;
     try {

@@ -12,9 +12,9 @@ import assert from "node:assert/strict";
 import { MAX_STRIKES } from "../peer/download/sources.ts";
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
-import { formatEndpoint } from "../shared/tracker_info.ts";
 import { type FileMeta, fileMeta, RawTracker } from "./fake_peer.ts";
 import { assertSameBytes, exists, randomBytes, readDownloads } from "./harness/files.ts";
+import { freePort } from "./harness/ports.ts";
 import type { PeerShell } from "./harness/shell.ts";
 import { GROUP, Swarm } from "./harness/swarm.ts";
 import { delay, waitFor } from "./harness/wait.ts";
@@ -50,7 +50,7 @@ class LyingPeer {
   readonly addr: string;
   readonly lie: Lie;
   readonly stats: LieStats = { connections: 0, ended: 0, gets: 0, answers: 0 };
-  #listener: Deno.Listener;
+  #listener: Deno.TlsListener | null = null;
   #conns = new Set<FramedConn>();
   #accepting: Promise<void> = Promise.resolve();
   #closing = false;
@@ -58,18 +58,16 @@ class LyingPeer {
   #other: Uint8Array = new Uint8Array();
   #meta: FileMeta | null = null;
 
-  private constructor(tracker: RawTracker, listener: Deno.Listener, lie: Lie) {
+  private constructor(tracker: RawTracker, addr: string, lie: Lie) {
     this.tracker = tracker;
-    this.#listener = listener;
+    this.addr = addr;
     this.lie = lie;
-    this.addr = formatEndpoint(listener.addr as Deno.NetAddr);
   }
 
   /** Logs in as `user` (a member of {@linkcode GROUP}, accepted by `owner`). */
   static async start(s: Swarm, owner: PeerShell, user: string, lie: Lie): Promise<LyingPeer> {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const tracker = await RawTracker.connect(s.pair.endpoints[0]);
-    const liar = new LyingPeer(tracker, listener, lie);
+    const tracker = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
+    const liar = new LyingPeer(tracker, `127.0.0.1:${freePort()}`, lie);
     try {
       await tracker.signUp(user, `pw-${user}`, liar.addr);
       await tracker.call("join_group", { group: GROUP });
@@ -86,7 +84,9 @@ class LyingPeer {
     this.#meta = meta;
     this.#data = data;
     this.#other = randomBytes(data.length);
-    this.#accepting = this.#accept();
+    // Served over TLS with the certificate the tracker issued at login, as a real peer does.
+    this.#listener = this.tracker.listen();
+    this.#accepting = this.#accept(this.#listener);
     await this.tracker.call("share_file", { ...meta });
   }
 
@@ -94,16 +94,16 @@ class LyingPeer {
   async close(): Promise<void> {
     this.#closing = true;
     try {
-      this.#listener.close();
+      this.#listener?.close();
     } catch { /* closed */ }
     for (const c of this.#conns) c.close();
     await this.#accepting;
     await this.tracker.close();
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: Deno.TlsListener): Promise<void> {
     try {
-      for await (const conn of this.#listener) {
+      for await (const conn of listener) {
         const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
         this.stats.connections++;
         this.#conns.add(fc);

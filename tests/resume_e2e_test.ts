@@ -98,7 +98,7 @@ Deno.test("after a restart, no piece verified before the kill is requested again
     const meta = await fileMeta(GROUP, "held.bin", data);
     // The only source answers the first half of the pieces at once and holds
     // back the rest, so the download stalls halfway with requests in flight.
-    const seeder = await FakePeer.start(s.pair.endpoints[0], "seeder");
+    const seeder = await FakePeer.start(s.pair, "seeder");
     try {
       await seeder.tracker.call("join_group", { group: GROUP });
       await alice.ok(`accept_request ${GROUP} seeder`);

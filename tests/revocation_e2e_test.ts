@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Message } from "../shared/frame.ts";
-import { PieceClient, RawTracker } from "./fake_peer.ts";
+import { PieceClient, type PieceDial, RawTracker } from "./fake_peer.ts";
 import { randomBytes } from "./harness/files.ts";
 import { freePort } from "./harness/ports.ts";
 import type { PeerShell } from "./harness/shell.ts";
@@ -30,8 +30,8 @@ interface Streaming {
 }
 
 /** Connects with `grant` and keeps asking for pieces until the server closes the connection. */
-async function stream(addr: string, hello: Message): Promise<Streaming> {
-  const client = await PieceClient.connect(addr);
+async function stream(to: PieceDial, hello: Message): Promise<Streaming> {
+  const client = await PieceClient.connect(to);
   await client.send(hello);
   const welcome = await client.next();
   assert.ok(welcome.kind === "json" && welcome.msg.t === "welcome", JSON.stringify(welcome));
@@ -66,8 +66,8 @@ async function stream(addr: string, hello: Message): Promise<Streaming> {
   };
 }
 
-async function refused(addr: string, hello: Message): Promise<string> {
-  const c = await PieceClient.connect(addr);
+async function refused(to: PieceDial, hello: Message): Promise<string> {
+  const c = await PieceClient.connect(to);
   try {
     await c.send(hello);
     const f = await c.next();
@@ -122,7 +122,7 @@ for (const c of CASES) {
         const carol = await s.member("carol");
         await carol.ok(`upload_file ${src}/big.bin ${GROUP}`);
       }
-      const bob = await RawTracker.connect(s.pair.endpoints[0]);
+      const bob = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
       try {
         await bob.signUp("bob", "pw-bob", `127.0.0.1:${freePort()}`);
         await bob.call("join_group", { group: GROUP });
@@ -135,7 +135,7 @@ for (const c of CASES) {
           sha1: String(lookup.sha1),
           grant: lookup.grant,
         };
-        const st = await stream(alice.addr, hello);
+        const st = await stream({ addr: alice.addr, tls: bob.tls() }, hello);
         try {
           // Let bytes flow for a moment, so the revocation hits a busy connection.
           const t = performance.now();
@@ -161,7 +161,7 @@ for (const c of CASES) {
         } finally {
           await st.client.close();
         }
-        assert.match(await refused(alice.addr, hello), c.after);
+        assert.match(await refused({ addr: alice.addr, tls: bob.tls() }, hello), c.after);
       } finally {
         await bob.close();
       }

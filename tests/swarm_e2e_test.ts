@@ -93,7 +93,7 @@ Deno.test("a peer serves the pieces it has of a file it has not finished downloa
     const meta = await fileMeta(GROUP, "relay.bin", data);
     const half = new Set([...Array(n).keys()].filter((p) => p % 2 === 0));
     // The first source has (and serves) only the even pieces.
-    const fake = await FakePeer.start(s.pair.endpoints[0], "first");
+    const fake = await FakePeer.start(s.pair, "first");
     try {
       await fake.tracker.call("join_group", { group: GROUP });
       await alice.ok(`accept_request ${GROUP} first`);
@@ -150,8 +150,8 @@ Deno.test("a downloader fetches over an open connection the pieces its peer veri
     const data = randomBytes(n * PIECE_SIZE - 77);
     const meta = await fileMeta(GROUP, "grow.bin", data);
     const even = new Set([...Array(n).keys()].filter((p) => p % 2 === 0));
-    const first = await FakePeer.start(s.pair.endpoints[0], "first");
-    const second = await FakePeer.start(s.pair.endpoints[0], "second");
+    const first = await FakePeer.start(s.pair, "first");
+    const second = await FakePeer.start(s.pair, "second");
     try {
       for (const [f, user] of [[first, "first"], [second, "second"]] as const) {
         await f.tracker.call("join_group", { group: GROUP });
@@ -203,7 +203,7 @@ Deno.test("a peer sending corrupt pieces is dropped after two and the file still
     const dave = await s.member("dave");
     const data = randomBytes(20 * MiB);
     const meta = await fileMeta(GROUP, "clip.bin", data);
-    const fake = await FakePeer.start(s.pair.endpoints[0], "liar");
+    const fake = await FakePeer.start(s.pair, "liar");
     try {
       await fake.tracker.call("join_group", { group: GROUP });
       await alice.ok(`accept_request ${GROUP} liar`);
@@ -241,9 +241,9 @@ Deno.test("a dropped peer stays dropped when the list of peers changes", async (
     const dave = await s.member("dave");
     const data = randomBytes(8 * MiB);
     const meta = await fileMeta(GROUP, "clip.bin", data);
-    const liar = await FakePeer.start(s.pair.endpoints[0], "liar");
+    const liar = await FakePeer.start(s.pair, "liar");
     // A second source that serves nothing, so that the liar starts with two connections.
-    const idle = await FakePeer.start(s.pair.endpoints[0], "idle");
+    const idle = await FakePeer.start(s.pair, "idle");
     try {
       for (const f of [liar, idle]) {
         await f.tracker.call("join_group", { group: GROUP });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PeerDb } from "../peer/store/peer_db.ts";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import type { Message } from "../shared/frame.ts";
-import { type ClientEvent, PieceClient, RawTracker } from "./fake_peer.ts";
+import { type ClientEvent, PieceClient, type PieceDial, RawTracker } from "./fake_peer.ts";
 import { parseListFiles, writeRandomFile } from "./harness/files.ts";
 import { freePort } from "./harness/ports.ts";
 import type { PeerShell } from "./harness/shell.ts";
@@ -31,9 +31,9 @@ function sharesIn(stateDir: string): string[] {
   }
 }
 
-/** Asks `addr` for piece 0 of a file with a genuine grant; returns the data frames it sent. */
-async function fetchPiece0(addr: string, grant: unknown, m: Record<string, unknown>) {
-  const c = await PieceClient.connect(addr);
+/** Asks `to.addr` (as `to.tls`) for piece 0 of a file with a genuine grant; returns the data frames it sent. */
+async function fetchPiece0(to: PieceDial, grant: unknown, m: Record<string, unknown>) {
+  const c = await PieceClient.connect(to);
   try {
     const hello: Message = { t: "hello", group: GROUP, name: m.name, sha1: m.sha1, grant };
     await c.send(hello);
@@ -105,7 +105,7 @@ Deno.test("two users on one peer in turn: each one's shares stay theirs, offered
     const copy = await s.mkdir("copy");
     await Deno.copyFile(`${src}/a.bin`, `${copy}/a.bin`);
     await carol.ok(`upload_file ${copy}/a.bin ${GROUP}`);
-    const eve = await RawTracker.connect(s.pair.endpoints[0]);
+    const eve = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
     try {
       await eve.signUp("eve", "pw-eve", `127.0.0.1:${freePort()}`);
       await eve.call("join_group", { group: GROUP });
@@ -113,7 +113,10 @@ Deno.test("two users on one peer in turn: each one's shares stay theirs, offered
       const lookup = await eve.call("lookup_file", { group: GROUP, name: "a.bin" });
       assert.equal(lookup.sha1, sha1A);
       assert.deepEqual((lookup.peers as { user: string }[]).map((p) => p.user), ["carol"]);
-      assert.equal((await fetchPiece0(box.addr, lookup.grant, lookup)).length, 0);
+      assert.equal(
+        (await fetchPiece0({ addr: box.addr, tls: eve.tls() }, lookup.grant, lookup)).length,
+        0,
+      );
 
       await box.ok("logout");
       await box.ok("login alice pw-alice");
@@ -125,7 +128,10 @@ Deno.test("two users on one peer in turn: each one's shares stay theirs, offered
         "alice",
         "carol",
       ]);
-      assert.equal((await fetchPiece0(box.addr, again.grant, again)).length, 1);
+      assert.equal(
+        (await fetchPiece0({ addr: box.addr, tls: eve.tls() }, again.grant, again)).length,
+        1,
+      );
     } finally {
       await eve.close();
     }

@@ -38,6 +38,8 @@ export class TrackerPair {
   readonly dir: string;
   readonly infoPath: string;
   readonly keyPath: string;
+  /** Where the trackers write the cluster's CA certificate (beside tracker_info). */
+  readonly caPath: string;
   readonly endpoints: [Endpoint, Endpoint];
   readonly trackers: [TrackerProcess | null, TrackerProcess | null] = [null, null];
   readonly #options: PairOptions;
@@ -48,6 +50,7 @@ export class TrackerPair {
     this.dir = dir;
     this.infoPath = `${dir}/tracker_info.txt`;
     this.keyPath = `${dir}/cluster.key`;
+    this.caPath = `${dir}/ca.pem`;
     this.endpoints = options.endpoints ?? [
       { hostname: "127.0.0.1", port: freePort() },
       { hostname: "127.0.0.1", port: freePort() },
@@ -77,6 +80,11 @@ export class TrackerPair {
       throw err;
     }
     return pair;
+  }
+
+  /** The cluster's CA certificate (PEM), as a tracker wrote it at start. */
+  async ca(): Promise<string> {
+    return await Deno.readTextFile(this.caPath);
   }
 
   /** The data directory of tracker `n`. */
