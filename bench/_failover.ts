@@ -51,7 +51,7 @@ export async function measureFailover(
   pair: TrackerPair,
   options: { token: string; rounds: number; primary: 1 | 2; progress: (s: string) => void },
 ): Promise<FailoverResult> {
-  const client = new TrackerClient({ trackers: pair.endpoints });
+  const client = new TrackerClient({ trackers: pair.endpoints, ca: await pair.ca() });
   client.token = options.token;
   const failedWrites: string[] = [];
   let writes = 0;

@@ -169,3 +169,32 @@ Deno.test("shoal reports an unreadable or invalid tracker_info as one error line
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("shoal peer without a CA certificate says where to get one, in one line, and exits 1 before listening", async () => {
+  const { home, info } = await sandbox();
+  try {
+    const port = freePort();
+    const state = ["--state-dir", `${home}/state`];
+    const cases: [string[], string][] = [
+      [["peer", `127.0.0.1:${port}`, info, ...state], `${home}/ca.pem`],
+      [
+        ["peer", `127.0.0.1:${port}`, info, ...state, "--ca", `${home}/elsewhere.pem`],
+        `${home}/elsewhere.pem`,
+      ],
+    ];
+    for (const [args, path] of cases) {
+      const run = await shoal(args);
+      const what = `shoal ${args.join(" ")}`;
+      assert.equal(run.code, 1, `${what}: exit code (stderr: ${run.stderr})`);
+      assert.equal(
+        run.stderr.trimEnd(),
+        `error: no CA certificate at ${path}: copy ca.pem from a tracker's tracker_info folder, or pass --ca <file>`,
+        what,
+      );
+    }
+    // It never listened: the port is still free.
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

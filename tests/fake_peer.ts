@@ -7,6 +7,7 @@
  * (optionally only some pieces) or with wrong bytes. Also a bare
  * piece-protocol client, to probe a real peer's piece server as some identity.
  */
+import { PieceListener } from "../peer/serve/piece_listener.ts";
 import type { FileMeta } from "../peer/store/peer_db.ts";
 import { createHash } from "node:crypto";
 import { encodeBase64 } from "../shared/base64.ts";
@@ -103,11 +104,15 @@ export class RawTracker {
     return { caCerts: [this.ca], cert: this.cert, key: this.keys.keyPem };
   }
 
-  /** Listens on the address it logged in with, over TLS with its certificate (as a piece server does). */
-  listen(): Deno.TlsListener {
+  /**
+   * Listens on the address it logged in with as a real piece server does:
+   * mutual TLS, showing its certificate, admitting CA-signed clients only.
+   */
+  async listen(): Promise<PieceListener> {
     if (!this.cert || !this.addr) throw new Error("not logged in: no certificate yet");
-    const ep = parseEndpoint(this.addr);
-    return Deno.listenTls({ ...ep, cert: this.cert, key: this.keys.keyPem });
+    const listener = await PieceListener.listen({ ...parseEndpoint(this.addr), ca: this.ca });
+    listener.setIdentity({ cert: this.cert, key: this.keys.keyPem });
+    return listener;
   }
 
   async #read(): Promise<void> {
@@ -233,7 +238,7 @@ export class FakePeer {
     honest: 0,
     rejects: 0,
   };
-  #listener: Deno.TlsListener;
+  #listener: PieceListener;
   #conns = new Set<FramedConn>();
   #files = new Map<string, ServeOptions>();
   #accepting: Promise<void>;
@@ -245,10 +250,10 @@ export class FakePeer {
   /** Every `get` received: which connection (numbered from 1 in order of arrival) and piece. */
   readonly requests: { conn: number; piece: number }[] = [];
 
-  private constructor(tracker: RawTracker, addr: string) {
+  private constructor(tracker: RawTracker, listener: PieceListener) {
     this.tracker = tracker;
-    this.addr = addr;
-    this.#listener = tracker.listen();
+    this.addr = tracker.addr!;
+    this.#listener = listener;
     this.#accepting = this.#accept();
   }
 
@@ -261,7 +266,7 @@ export class FakePeer {
     const addr = `127.0.0.1:${freePort()}`;
     try {
       await tracker.signUp(user, password, addr);
-      return new FakePeer(tracker, addr);
+      return new FakePeer(tracker, await tracker.listen());
     } catch (err) {
       await tracker.close();
       throw err;
@@ -299,7 +304,7 @@ export class FakePeer {
 
   async #accept(): Promise<void> {
     try {
-      for await (const conn of this.#listener) {
+      for await (const { conn } of this.#listener) {
         const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
         const id = ++this.stats.connections;
         this.#conns.add(fc);

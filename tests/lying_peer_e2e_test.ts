@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { MAX_STRIKES } from "../peer/download/sources.ts";
+import type { PieceListener } from "../peer/serve/piece_listener.ts";
 import { FramedConn } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME, MAX_DATA_FRAME, PIECE_SIZE } from "../shared/constants.ts";
 import { type FileMeta, fileMeta, RawTracker } from "./fake_peer.ts";
@@ -50,7 +51,7 @@ class LyingPeer {
   readonly addr: string;
   readonly lie: Lie;
   readonly stats: LieStats = { connections: 0, ended: 0, gets: 0, answers: 0 };
-  #listener: Deno.TlsListener | null = null;
+  #listener: PieceListener | null = null;
   #conns = new Set<FramedConn>();
   #accepting: Promise<void> = Promise.resolve();
   #closing = false;
@@ -84,8 +85,8 @@ class LyingPeer {
     this.#meta = meta;
     this.#data = data;
     this.#other = randomBytes(data.length);
-    // Served over TLS with the certificate the tracker issued at login, as a real peer does.
-    this.#listener = this.tracker.listen();
+    // Mutual TLS with the certificate the tracker issued at login, as a real peer serves.
+    this.#listener = await this.tracker.listen();
     this.#accepting = this.#accept(this.#listener);
     await this.tracker.call("share_file", { ...meta });
   }
@@ -101,9 +102,9 @@ class LyingPeer {
     await this.tracker.close();
   }
 
-  async #accept(listener: Deno.TlsListener): Promise<void> {
+  async #accept(listener: PieceListener): Promise<void> {
     try {
-      for await (const conn of listener) {
+      for await (const { conn } of listener) {
         const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME });
         this.stats.connections++;
         this.#conns.add(fc);

@@ -40,6 +40,7 @@
  */
 import assert from "node:assert/strict";
 import { TrackerClient } from "../peer/tracker_client/tracker_client.ts";
+import { caPathFor, readCa } from "../shared/tls/ca_file.ts";
 import { readTrackerInfo } from "../shared/tracker_info.ts";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
@@ -606,6 +607,7 @@ Deno.test("partition: after a split brain with writers on both sides, every ackn
 async function writerMain(infoPath: string): Promise<void> {
   const client = new TrackerClient({
     trackers: await readTrackerInfo(infoPath),
+    ca: await readCa(caPathFor(infoPath)),
     failoverDeadlineMs: 30_000,
   });
   const out = new TextEncoder();

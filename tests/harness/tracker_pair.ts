@@ -130,9 +130,10 @@ export class TrackerPair {
     return await this.tracker(n).kill(signal);
   }
 
-  /** A failover client for this pair, closed with the pair. */
+  /** A failover client for this pair (trusting its ca.pem), closed with the pair. */
   client(options: Partial<TrackerClientOptions> = {}): TrackerClient {
-    const c = new TrackerClient({ trackers: this.endpoints, ...options });
+    const ca = Deno.readTextFileSync(this.caPath);
+    const c = new TrackerClient({ trackers: this.endpoints, ca, ...options });
     this.#clients.push(c);
     return c;
   }
