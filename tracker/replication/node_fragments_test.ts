@@ -26,7 +26,7 @@ function primaryState() {
 /** Dials tracker 2 as a primary of epoch 5 and waits for its `sync`. */
 async function linkAsPrimary(c: Cluster, index: number): Promise<Link> {
   const key = await loadClusterKey(`${c.dir}/cluster.key`);
-  const link = await dialLink(c.endpoints[1], 1, key);
+  const link = await dialLink(c.endpoints[1], 1, key, { caPem: c.caPem });
   await link.conn.send({ t: "state", n: 1, role: "primary", epoch: 5, index, lastEpoch: 1 });
   for (;;) {
     const r = await link.messages.next();

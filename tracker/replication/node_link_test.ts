@@ -3,6 +3,8 @@ import { ConnectionError, ProtocolError } from "../../shared/errors.ts";
 import { encodeJson, FrameDecoder, type Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { loadClusterKey, mac, randomHex } from "./cluster_key.ts";
+import { deriveCa } from "../../shared/tls/ca.ts";
+import { trackerIdentity } from "../server/tracker_cert.ts";
 import { dialLink } from "./link.ts";
 import { Client, Cluster, waitFor } from "./_test_cluster.ts";
 
@@ -26,8 +28,8 @@ async function hello(key: CryptoKey, n: number, nonce = randomHex(16), ts = Date
  * Dials `to` on a raw socket, sends `msg` and reads until the tracker closes
  * the connection; returns every byte it sent (fails if it keeps it open).
  */
-async function sendRaw(to: Endpoint, msg: Message): Promise<Uint8Array> {
-  const conn = await Deno.connect(to);
+async function sendRaw(to: Endpoint, caPem: string, msg: Message): Promise<Uint8Array> {
+  const conn = await Deno.connectTls({ ...to, caCerts: [caPem] });
   const timer = setTimeout(() => conn.close(), 3000);
   const received: number[] = [];
   try {
@@ -73,13 +75,15 @@ Deno.test("a link hello that fails the cluster key check is closed without a byt
       ["a timestamp two minutes old", await hello(key, 2, randomHex(16), stale)],
     ];
     for (const [what, msg] of attempts) {
-      assert.deepEqual(await sendRaw(to, msg), new Uint8Array(0), what);
+      assert.deepEqual(await sendRaw(to, c.caPem, msg), new Uint8Array(0), what);
     }
     // The right key gets a welcome; the same hello replayed gets nothing.
     const genuine = await hello(key, 2);
-    const welcome = new FrameDecoder({ maxFrame: 1 << 20 }).push(await sendRaw(to, genuine));
+    const welcome = new FrameDecoder({ maxFrame: 1 << 20 }).push(
+      await sendRaw(to, c.caPem, genuine),
+    );
     assert.equal(welcome[0]?.kind === "json" && welcome[0].msg.t, "link_welcome");
-    assert.deepEqual(await sendRaw(to, genuine), new Uint8Array(0), "a replayed hello");
+    assert.deepEqual(await sendRaw(to, c.caPem, genuine), new Uint8Array(0), "a replayed hello");
     // The real link is undisturbed: writes still reach the secondary.
     assert.equal((t1.node.status().other as { live: boolean }).live, true);
     const client = await Client.connect(to, c.caPem);
@@ -100,7 +104,7 @@ Deno.test("dialLink() without the cluster key is refused by the tracker", async 
     const t1 = await c.start(1);
     await waitFor("tracker 1 primary", () => t1.node.role === "primary");
     await assert.rejects(
-      dialLink(c.endpoints[0], 2, await strangerKey()),
+      dialLink(c.endpoints[0], 2, await strangerKey(), { caPem: c.caPem }),
       (err: Error) =>
         err instanceof ConnectionError && /closed during the handshake/.test(err.message),
     );
@@ -111,7 +115,9 @@ Deno.test("dialLink() without the cluster key is refused by the tracker", async 
 
 Deno.test("dialLink() rejects an acceptor that cannot prove it has the key", async () => {
   const key = await strangerKey();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ca = await deriveCa(crypto.getRandomValues(new Uint8Array(32)));
+  const identity = await trackerIdentity(ca, { n: 1, ip: "127.0.0.1" });
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...identity });
   const impostor = (async () => {
     const conn = await listener.accept();
     try {
@@ -126,11 +132,57 @@ Deno.test("dialLink() rejects an acceptor that cannot prove it has the key", asy
   })();
   try {
     await assert.rejects(
-      dialLink({ hostname: "127.0.0.1", port: listener.addr.port }, 2, key),
+      dialLink({ hostname: "127.0.0.1", port: listener.addr.port }, 2, key, { caPem: ca.certPem }),
       ProtocolError,
     );
   } finally {
     await impostor;
     listener.close();
+  }
+});
+
+Deno.test("dialLink() refuses a tracker whose certificate another CA signed, before any byte of the handshake", async () => {
+  const c = await Cluster.create();
+  const other = await Cluster.create();
+  try {
+    const t1 = await c.start(1);
+    await waitFor("tracker 1 primary", () => t1.node.role === "primary");
+    const key = await loadClusterKey(`${c.dir}/cluster.key`);
+    await assert.rejects(
+      dialLink(c.endpoints[0], 2, key, { caPem: other.caPem }),
+      (err: Error) => err instanceof ConnectionError && /certificate/i.test(err.message),
+    );
+    assert.notEqual((t1.node.status().other as { live?: boolean } | undefined)?.live, true);
+  } finally {
+    await other.close();
+    await c.close();
+  }
+});
+
+Deno.test("a plaintext client gets no application byte from a tracker, at most a TLS alert", async () => {
+  const c = await Cluster.create();
+  try {
+    const t1 = await c.start(1);
+    await waitFor("tracker 1 primary", () => t1.node.role === "primary");
+    const conn = await Deno.connect(c.endpoints[0]);
+    const received: number[] = [];
+    try {
+      await conn.write(encodeJson({ t: "req", id: "1", cmd: "list_groups", args: {} }));
+      const buf = new Uint8Array(4096);
+      for (;;) {
+        const n = await conn.read(buf).catch(() => null);
+        if (n === null) break;
+        received.push(...buf.subarray(0, n));
+      }
+    } finally {
+      conn.close();
+    }
+    // Nothing but TLS alert records (content type 21).
+    for (let off = 0; off < received.length;) {
+      assert.equal(received[off], 0x15, "only TLS alert records");
+      off += 5 + ((received[off + 3]! << 8) | received[off + 4]!);
+    }
+  } finally {
+    await c.close();
   }
 });

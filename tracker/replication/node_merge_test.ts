@@ -183,7 +183,7 @@ Deno.test("malformed sync and merge messages on the link close it with an error;
       { t: "merged", merged: 1 },
     ];
     for (const msg of bad) {
-      const link = await dialLink(c.endpoints[0], 2, key);
+      const link = await dialLink(c.endpoints[0], 2, key, { caPem: c.caPem });
       try {
         await link.conn.send({ t: "state", ...view });
         if (msg.t === "merge") {

@@ -4,6 +4,7 @@ import { Store } from "../store/store.ts";
 import { ClientRequests } from "../server/client_requests.ts";
 import { TrackerNode } from "./node.ts";
 import { loadClusterKey } from "./cluster_key.ts";
+import { deriveCa } from "../../shared/tls/ca.ts";
 import { Client, Cluster, GRACE_MS, waitFor } from "./_test_cluster.ts";
 import { fileArgs } from "../state/_test_harness.ts";
 
@@ -267,6 +268,7 @@ Deno.test("a tracker not yet started answers unavailable, and rejects malformed 
       trackers: [{ hostname: "127.0.0.1", port: 1 }, { hostname: "127.0.0.1", port: 2 }],
       store,
       key: await loadClusterKey(`${dir}/cluster.key`),
+      ca: await deriveCa(new Uint8Array(32)),
       heartbeatMs: 100,
       graceMs: 300,
       requests: (ctx) => new ClientRequests(ctx),

@@ -396,9 +396,13 @@ function expectation(bytes: Uint8Array) {
 }
 
 /** Sends `chunks` on a fresh connection and reads every message until the tracker closes. */
-async function hostileSession(port: number, chunks: Uint8Array[], bytes: Uint8Array) {
+async function hostileSession(
+  to: { port: number; caPem: string },
+  chunks: Uint8Array[],
+  bytes: Uint8Array,
+) {
   const want = expectation(bytes);
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port: to.port, caCerts: [to.caPem] });
   const got: Record<string, unknown>[] = [];
   let closed = false;
   const reading = (async () => {
@@ -416,7 +420,10 @@ async function hostileSession(port: number, chunks: Uint8Array[], bytes: Uint8Ar
     closed = true;
   })();
   try {
-    for (const c of chunks) await conn.write(c);
+    // A TLS write may take only part of a chunk.
+    for (const c of chunks) {
+      for (let off = 0; off < c.length;) off += await conn.write(c.subarray(off));
+    }
   } catch { /* the tracker may hang up before everything is written */ }
   const count = (t: string) => got.filter((m) => m.t === t).length;
   if (!want.linkHello && !want.closes) {
@@ -498,7 +505,7 @@ Deno.test("tracker server: hostile frames get answers or an error and a close, o
             off += f.length;
           }
           const [got, me] = await Promise.all([
-            hostileSession(port, cut(bytes, at), bytes),
+            hostileSession({ port, caPem: c.caPem }, cut(bytes, at), bytes),
             good.ok("whoami", {}, token as string),
           ]);
           assert.equal(me.user, "good");
