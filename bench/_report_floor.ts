@@ -20,7 +20,12 @@ export function floorSection(floor: FloorJson["floor"] | null, gib: Row | undefi
         "writing a new file through the page cache, its pages dropped behind every 16 MiB (as a download does)",
         floor.write_dropped_ms,
       ],
-    ["moving the bytes over one loopback TCP connection (both ends)", floor.loopback_ms],
+    floor.loopback_tls_ms === undefined
+      ? ["moving the bytes over one loopback TCP connection (both ends)", floor.loopback_ms]
+      : [
+        "moving the bytes over one loopback TLS connection, node:tls sending to `Deno.connectTls` (both ends, as pieces travel)",
+        floor.loopback_tls_ms,
+      ],
   ];
   const sum = stages.reduce((a, [, ms]) => a + ms, 0);
   const cores = navigator.hardwareConcurrency;
@@ -34,6 +39,9 @@ export function floorSection(floor: FloorJson["floor"] | null, gib: Row | undefi
     ...(floor.write_dropped_ms === undefined
       ? []
       : [`| for comparison: a new file, keeping its pages | ${s(floor.write_fresh_ms)} |`]),
+    ...(floor.loopback_tls_ms === undefined
+      ? []
+      : [`| for comparison: the same bytes over plain TCP | ${s(floor.loopback_ms)} |`]),
     `| for comparison: the same file written again (its pages already resident) | ${
       s(floor.write_resident_ms)
     } |`,

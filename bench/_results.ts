@@ -97,6 +97,8 @@ export interface FloorJson {
     /** Absent in results from before drop-behind. */
     write_dropped_ms?: number;
     loopback_ms: number;
+    /** The same over TLS, node:tls server to Deno client; absent in results from before TLS. */
+    loopback_tls_ms?: number;
   };
 }
 

@@ -9,16 +9,21 @@
  *   again over the same, already resident pages, then a new file whose pages
  *   are dropped behind the writes every 16 MiB, as a download drops them
  *   behind its whole-file hash (peer/verify/page_cache.ts);
- * - moving bytes over one loopback TCP connection (send and receive copies).
+ * - moving bytes over one loopback TCP connection (send and receive copies);
+ * - the same over TLS as pieces travel: a node:tls server sending (the piece
+ *   server) to a `Deno.connectTls` client (a transfer worker).
  *
  * Prints a table to stderr and one JSON line to stdout: milliseconds per GiB.
  */
 import { createHash } from "node:crypto";
+import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { retainFreedMemory } from "../shared/memory.ts";
 import { PageDropper } from "../peer/verify/page_cache.ts";
 import { DROP_EVERY } from "../peer/verify/prefix_hash.ts";
+import { deriveCa, issueCert } from "../shared/tls/ca.ts";
+import { newKeyPair } from "../shared/tls/keys.ts";
 
 const GIB = 1024 ** 3;
 /** Piece digests in flight, as in a transfer worker. */
@@ -108,6 +113,45 @@ const loopback = await perGiB(async () => {
   listener.close();
 });
 
+/** A node:tls server on loopback that sends `bytes` to its first client, and that client. */
+async function tlsLoopback(): Promise<number> {
+  const ca = await deriveCa(crypto.getRandomValues(new Uint8Array(32)));
+  const keys = await newKeyPair();
+  const cert = await issueCert(ca, {
+    publicKey: keys.publicKey,
+    name: "floor",
+    ips: ["127.0.0.1"],
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    serial: "01",
+  });
+  const server = tls.createServer({ cert, key: keys.keyPem, minVersion: "TLSv1.3" });
+  server.on("secureConnection", async (socket: tls.TLSSocket) => {
+    for (let i = 0; i < pieces; i++) {
+      if (!socket.write(piece)) await new Promise((r) => socket.once("drain", r));
+    }
+    socket.end();
+  });
+  await new Promise<void>((r) => server.listen({ host: "127.0.0.1", port: 0 }, r));
+  const { port } = server.address() as { port: number };
+  try {
+    return await perGiB(async () => {
+      const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [ca.certPem] });
+      const buf = new Uint8Array(PIECE_SIZE);
+      for (let got = 0; got < bytes;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        got += n;
+      }
+      conn.close();
+    });
+  } finally {
+    server.close();
+  }
+}
+
+const loopbackTls = await tlsLoopback();
+
 const result = {
   sha1_subtle_ms: subtle,
   sha1_node_ms: whole,
@@ -115,6 +159,7 @@ const result = {
   write_resident_ms: resident,
   write_dropped_ms: dropped,
   loopback_ms: loopback,
+  loopback_tls_ms: loopbackTls,
 };
 for (const [k, v] of Object.entries(result)) {
   if (v === undefined) continue;
