@@ -195,6 +195,29 @@ export class RawTracker {
   }
 }
 
+/**
+ * A member of `group` on the raw protocol: creates `user` (password
+ * `pw-<user>`) at the first tracker of `at`, logs in from a free loopback
+ * address, asks to join, and `owner` (a member's shell) accepts.
+ */
+export async function rawMember(
+  at: TrackersAt,
+  owner: { ok(line: string): Promise<string> },
+  options: { user: string; group: string },
+): Promise<RawTracker> {
+  const { user, group } = options;
+  const raw = await RawTracker.connect(at.endpoints[0], await at.ca());
+  try {
+    await raw.signUp(user, `pw-${user}`, `127.0.0.1:${freePort()}`);
+    await raw.call("join_group", { group });
+    await owner.ok(`accept_request ${group} ${user}`);
+  } catch (err) {
+    await raw.close();
+    throw err;
+  }
+  return raw;
+}
+
 /** How a {@linkcode FakePeer} answers `get`. */
 export interface ServeOptions {
   /** The file's true bytes. */

@@ -16,9 +16,8 @@ import { DEFAULT_PARTIAL_TIMEOUT_MS } from "../shared/conn.ts";
 import { PIECE_SIZE } from "../shared/constants.ts";
 import { encodeJson, type Message } from "../shared/frame.ts";
 import { parseEndpoint } from "../shared/tracker_info.ts";
-import { type FileMeta, fileMeta, PieceClient, RawTracker } from "./fake_peer.ts";
+import { type FileMeta, fileMeta, PieceClient, rawMember, type RawTracker } from "./fake_peer.ts";
 import { assertSameBytes, randomBytes } from "./harness/files.ts";
-import { freePort } from "./harness/ports.ts";
 import type { PeerShell } from "./harness/shell.ts";
 import { GROUP, Swarm } from "./harness/swarm.ts";
 import { delay, waitFor } from "./harness/wait.ts";
@@ -51,10 +50,7 @@ async function setup(s: Swarm, size = 4 * PIECE_SIZE + 100): Promise<Setup> {
   const data = randomBytes(size);
   await Deno.writeFile(`${src}/pic.bin`, data);
   await alice.ok(`upload_file ${src}/pic.bin ${GROUP}`);
-  const eve = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
-  await eve.signUp("eve", "pw-eve", `127.0.0.1:${freePort()}`);
-  await eve.call("join_group", { group: GROUP });
-  await alice.ok(`accept_request ${GROUP} eve`);
+  const eve = await rawMember(s.pair, alice, { user: "eve", group: GROUP });
   return { alice, dave, eve, src, data, meta: await fileMeta(GROUP, "pic.bin", data) };
 }
 

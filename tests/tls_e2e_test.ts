@@ -15,7 +15,14 @@ import { type ClusterCa, deriveCa, issueCert } from "../shared/tls/ca.ts";
 import type { TlsKeyPair } from "../shared/tls/keys.ts";
 import { type Endpoint, parseEndpoint } from "../shared/tracker_info.ts";
 import { RawClient } from "./_raw_client.ts";
-import { type FileMeta, fileMeta, PieceClient, type PieceDial, RawTracker } from "./fake_peer.ts";
+import {
+  type FileMeta,
+  fileMeta,
+  PieceClient,
+  type PieceDial,
+  rawMember,
+  RawTracker,
+} from "./fake_peer.ts";
 import {
   Capture,
   CaptureUnavailable,
@@ -78,7 +85,7 @@ async function plaintext(
   const chunks: Uint8Array[] = [];
   let closed = false;
   try {
-    await conn.write(bytes).catch(() => 0);
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
     const buf = new Uint8Array(16 * 1024);
     const deadline = Date.now() + REFUSE_TIMEOUT_MS;
     while (Date.now() < deadline) {
@@ -148,10 +155,7 @@ async function seeded(s: Swarm): Promise<Seeded> {
   const data = randomBytes(2 * PIECE_SIZE + 10);
   await Deno.writeFile(`${src}/pic.bin`, data);
   await alice.ok(`upload_file ${src}/pic.bin ${GROUP}`);
-  const eve = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
-  await eve.signUp("eve", "pw-eve", `127.0.0.1:${freePort()}`);
-  await eve.call("join_group", { group: GROUP });
-  await alice.ok(`accept_request ${GROUP} eve`);
+  const eve = await rawMember(s.pair, alice, { user: "eve", group: GROUP });
   const meta = await fileMeta(GROUP, "pic.bin", data);
   const lookup = await eve.call("lookup_file", { group: GROUP, name: "pic.bin" });
   const hello: Message = {
@@ -315,11 +319,8 @@ Deno.test("a client trusting another CA cannot talk to the trackers or a piece s
 Deno.test("a grant used from another identity gets no byte: another user's certificate, or the same user's other key", async () => {
   await Swarm.run(async (s) => {
     const st = await seeded(s);
-    const mallory = await RawTracker.connect(s.pair.endpoints[0], await s.pair.ca());
+    const mallory = await rawMember(s.pair, st.alice, { user: "mallory", group: GROUP });
     try {
-      await mallory.signUp("mallory", "pw-mallory", `127.0.0.1:${freePort()}`);
-      await mallory.call("join_group", { group: GROUP });
-      await st.alice.ok(`accept_request ${GROUP} mallory`);
       const asMallory = await fetchAs({ addr: st.alice.addr, tls: mallory.tls() }, st.hello);
       assert.equal(asMallory.data, 0, "eve's grant from mallory's certificate");
       // eve again, logged in on another connection with another key: a certificate for
