@@ -11,6 +11,7 @@ import { MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS, VERSION } from "./shared/constants.
 import { describeError } from "./shared/errors.ts";
 import { retainFreedMemory } from "./shared/memory.ts";
 import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
+import { caPathFor, readCa } from "./shared/tls/ca_file.ts";
 
 const USAGE = `usage: shoal tracker <tracker_info> <n> [options]
        shoal peer <ip>:<port> <tracker_info> [options]
@@ -39,6 +40,7 @@ stdin, one per line; type 'help').
 
 options:
   --state-dir <dir>      where this peer keeps its state (default ~/.shoal/peer-<ip>_<port>)
+  --ca <file>            the cluster's CA certificate (default ca.pem beside <tracker_info>)
   --workers <n>          transfer workers (default 2 x the number of cores)
   --keepalive <ms>       keepalive interval with the trackers; silent for 3 intervals
                          means offline (default 1000)
@@ -92,6 +94,7 @@ async function peer(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "state-dir": { type: "string" },
+      ca: { type: "string" },
       workers: { type: "string" },
       keepalive: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -129,7 +132,9 @@ async function peer(args: string[]): Promise<number> {
       );
     }
   }
-  return await runPeer({ addr, trackers, stateDir: values["state-dir"], workers, keepaliveMs });
+  // No CA, no peer: it refuses to start rather than trust the first tracker it meets.
+  const ca = await readCa(values.ca ?? caPathFor(positionals[1]!));
+  return await runPeer({ addr, trackers, ca, stateDir: values["state-dir"], workers, keepaliveMs });
 }
 
 /** Runs the command line; returns the exit code. */

@@ -10,6 +10,7 @@ import { TrackerClient } from "./tracker_client/tracker_client.ts";
 import { FileService } from "./shares/file_service.ts";
 import { defaultWorkers } from "./download/worker_pool.ts";
 import { TrackerWatch } from "./tracker_client/tracker_watch.ts";
+import { PeerIdentity } from "./tracker_client/identity.ts";
 
 /** Options for {@linkcode runPeer}. */
 export interface PeerOptions {
@@ -17,6 +18,8 @@ export interface PeerOptions {
   addr: Endpoint;
   /** Tracker 1 and tracker 2, from tracker_info. */
   trackers: [Endpoint, Endpoint];
+  /** The cluster CA's certificate (PEM), which every tracker and peer certificate must chain to. */
+  ca: string;
   /** Where the peer keeps its state; default `$HOME/.shoal/peer-<ip>_<port>`. */
   stateDir?: string;
   /** Transfer workers; default twice the number of cores. */
@@ -30,12 +33,15 @@ export async function runPeer(options: PeerOptions): Promise<number> {
   await setupLogging(envLogLevel(PEER_LOG_LEVEL));
   const stateDir = options.stateDir ?? defaultStateDir(options.addr);
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const client = new TrackerClient({ trackers: options.trackers });
+  const client = new TrackerClient({ trackers: options.trackers, ca: options.ca });
+  // One key pair per process; the trackers certify it at login.
+  const identity = await PeerIdentity.create({ ca: options.ca, client });
   const output = (line: string) => writeStdout(`${line}\n`);
   const files = new FileService({
     addr: options.addr,
     stateDir,
     client,
+    identity,
     workers: options.workers ?? defaultWorkers(),
     notify: output,
   });
@@ -57,6 +63,7 @@ export async function runPeer(options: PeerOptions): Promise<number> {
   const stop = () =>
     stopping ??= (async () => {
       watch.stop();
+      identity.close();
       await files.away();
       await files.close();
       await client.close();
@@ -87,6 +94,7 @@ export async function runPeer(options: PeerOptions): Promise<number> {
       output,
       prompt: writeStdout,
       client,
+      identity,
       addr: formatEndpoint(options.addr),
       store: new SessionStore(stateDir),
       interactive: Deno.stdin.isTerminal(),

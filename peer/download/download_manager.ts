@@ -29,6 +29,8 @@ export interface DownloadManagerDeps {
   served: ServedFiles;
   pool: TransferPool;
   client: Pick<TrackerClient, "request">;
+  /** This peer's identity (the SHA-256 of its key): lookups name it, and their grants are issued to it. */
+  id: string;
   verifier: Pick<Verifier, "hashFile" | "followPrefix">;
   notify: (line: string) => void;
   /** A download ended (complete or failed), whichever user it belongs to. */
@@ -101,7 +103,7 @@ export class DownloadManager {
       throw new FileError(`${name} from ${group} is already being downloaded`);
     }
     await checkDestFree(this.#deps.db, { dest, name });
-    const { rec, lookup } = await createDownload(this.#deps.client, { user, group, name, dest });
+    const { rec, lookup } = await createDownload(this.#deps, { user, group, name, dest });
     this.#deps.db.putDownload(rec);
     this.#begin(rec, lookup);
     const n = Math.ceil(rec.size / rec.pieceSize);
@@ -327,9 +329,9 @@ export class DownloadManager {
   }
 
   #begin(rec: DownloadRecord, lookup?: LookupResult): void {
-    const { client } = this.#deps;
+    const { client, id } = this.#deps;
     const dl = new DownloadDriver(rec, {
-      lookup: (group, name) => lookupSources(client, { group, name }),
+      lookup: (group, name) => lookupSources(client, { group, name, id }),
       report: (group, name, pieces) => reportPieces(client, { group, name }, pieces),
       db: this.#deps.db,
       served: this.#deps.served,

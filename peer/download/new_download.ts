@@ -45,16 +45,17 @@ export async function checkDestFree(
 }
 
 /**
- * Looks the file up and makes its download: the record (not yet stored) and
- * an empty `.part` of the file's size; the lookup's sources and grant start
- * the download without asking again.
+ * Looks the file up (as the identity `id`, to which the grant is issued) and
+ * makes its download: the record (not yet stored) and an empty `.part` of the
+ * file's size; the lookup's sources and grant start the download without
+ * asking again.
  */
 export async function createDownload(
-  client: Pick<TrackerClient, "request">,
+  tracker: { client: Pick<TrackerClient, "request">; id: string },
   key: { user: string; group: string; name: string; dest: string },
 ): Promise<{ rec: DownloadRecord; lookup: LookupResult }> {
   const { group, name } = key;
-  const res = await client.request("lookup_file", { group, name });
+  const res = await tracker.client.request("lookup_file", { group, name, id: tracker.id });
   if (!res.ok) throw new FileError(res.error);
   let d: LookupAnswer;
   try {

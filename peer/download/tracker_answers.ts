@@ -31,14 +31,16 @@ export class ReportRefused extends Error {
 }
 
 /**
- * Looks up a file's sources; a refusal throws {@linkcode LookupRefused}, a
- * malformed answer `BadMessage`.
+ * Looks up a file's sources, as the identity `id` (the SHA-256 of this
+ * peer's key: the grant is issued to it); a refusal throws
+ * {@linkcode LookupRefused}, a malformed answer `BadMessage`.
  */
 export async function lookupSources(
   client: Pick<TrackerClient, "request">,
-  file: { group: string; name: string },
+  file: { group: string; name: string; id: string },
 ): Promise<LookupResult> {
-  const res = await client.request("lookup_file", { group: file.group, name: file.name });
+  const { group, name, id } = file;
+  const res = await client.request("lookup_file", { group, name, id });
   if (!res.ok) throw new LookupRefused(res.error);
   return decodeLookupAnswer(res.data);
 }

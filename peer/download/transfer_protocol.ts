@@ -1,4 +1,5 @@
 /** Messages between the download manager (main thread) and transfer workers. */
+import type { TlsDialOptions } from "../../shared/conn.ts";
 
 /** Main thread → worker. */
 export type WorkerCommand =
@@ -17,6 +18,11 @@ export type WorkerCommand =
     /** Hex SHA-1 of every piece, concatenated. */
     hashes: string;
   }
+  /**
+   * What connections opened from now on dial with: the CA and this peer's
+   * identity (its certificate and key), or null while it has none.
+   */
+  | { type: "identity"; tls: TlsDialOptions | null }
   | { type: "get"; conn: number; piece: number }
   | { type: "close"; conn: number }
   /** Answer `drained` once every write queued for `path` is done. */

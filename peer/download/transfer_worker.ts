@@ -5,7 +5,7 @@
  * main thread only plans; no piece data crosses back to it.
  */
 /// <reference lib="deno.worker" />
-import { FramedConn } from "../../shared/conn.ts";
+import { FramedConn, type TlsDialOptions } from "../../shared/conn.ts";
 import { MAX_DATA_FRAME } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import { sha1Hex } from "../../shared/piece_hash.ts";
@@ -38,6 +38,8 @@ const conns = new Map<number, Conn>();
  */
 const pool = new BufferPool(MAX_DATA_FRAME, 8);
 const files = new Map<string, { fh: Deno.FsFile; users: number; chain: Promise<void> }>();
+/** The CA and this peer's identity, shown to serving peers (mutual TLS); null until it has one. */
+let identity: TlsDialOptions | null = null;
 
 function post(e: WorkerEvent): void {
   self.postMessage(e);
@@ -45,7 +47,8 @@ function post(e: WorkerEvent): void {
 
 self.onmessage = (ev: MessageEvent<WorkerCommand>) => {
   const m = ev.data;
-  if (m.type === "open") open(m).catch(() => {});
+  if (m.type === "identity") identity = m.tls;
+  else if (m.type === "open") open(m).catch(() => {});
   else if (m.type === "get") get(m.conn, m.piece);
   else if (m.type === "close") conns.get(m.conn)?.fc.close();
   else if (m.type === "drain") {
@@ -56,8 +59,15 @@ self.onmessage = (ev: MessageEvent<WorkerCommand>) => {
 
 async function open(m: Extract<WorkerCommand, { type: "open" }>): Promise<void> {
   let fc: FramedConn;
+  const tls = identity;
+  if (!tls) {
+    post({ type: "failed", conn: m.conn, error: "this peer has no identity certificate yet" });
+    return;
+  }
   try {
+    // One handshake per connection: the connection then carries every piece it is asked for.
     fc = await FramedConn.connect(m.addr, {
+      tls,
       maxFrame: MAX_DATA_FRAME,
       alloc: (len) => pool.get(len),
       release: (buf) => pool.release(buf),

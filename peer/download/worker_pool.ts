@@ -8,6 +8,7 @@
  * connections: several downloads spread over the workers. Workers start when
  * first needed (each is a V8 isolate of about 10 MiB).
  */
+import type { TlsDialOptions } from "../../shared/conn.ts";
 import type { WorkerCommand, WorkerEvent } from "./transfer_protocol.ts";
 
 /** Default pool size: twice the number of cores, as in the seed design. */
@@ -61,6 +62,8 @@ export class WorkerPool implements TransferPool {
   #byPath = new Map<string, Share[]>();
   /** Each open connection's download path and share (and so its worker). */
   #connShare = new Map<number, { path: string; share: Share }>();
+  /** What connections dial with (see {@linkcode setIdentity}). */
+  #identity: TlsDialOptions | null = null;
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
@@ -105,6 +108,16 @@ export class WorkerPool implements TransferPool {
     this.#connShare.get(conn)?.share.slot.worker.postMessage(
       { type: "close", conn } satisfies WorkerCommand,
     );
+  }
+
+  /**
+   * The CA and this peer's identity (certificate and key) that connections
+   * opened from now on show to serving peers; null while it has none (then
+   * they fail). Open connections keep the identity they were opened with.
+   */
+  setIdentity(tls: TlsDialOptions | null): void {
+    this.#identity = tls;
+    for (const { worker } of this.#slots) worker.postMessage(identityCommand(tls));
   }
 
   /** Starts `count` workers now (at most the pool size), so that a download does not wait for them. */
@@ -163,6 +176,7 @@ export class WorkerPool implements TransferPool {
       type: "module",
     });
     const slot: Slot = { worker, conns: 0 };
+    worker.postMessage(identityCommand(this.#identity));
     worker.onmessage = (ev: MessageEvent<WorkerEvent>) => {
       const e = ev.data;
       if (e.type === "drained") {
@@ -180,4 +194,8 @@ export class WorkerPool implements TransferPool {
     this.#slots.push(slot);
     return slot;
   }
+}
+
+function identityCommand(tls: TlsDialOptions | null): WorkerCommand {
+  return { type: "identity", tls };
 }

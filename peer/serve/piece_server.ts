@@ -1,8 +1,10 @@
 /**
  * The peer's piece server on its `<ip>:<port>`, the serving side of the
- * transfer protocol (shared/protocol/transfer.ts). A requester first shows a
- * grant signed by the trackers for the file; without a valid one it receives
- * an error and not one byte of the file.
+ * transfer protocol (shared/protocol/transfer.ts), over mutual TLS
+ * (piece_listener.ts). A requester first shows a grant signed by the trackers
+ * for the file, issued to the identity of its TLS client certificate (the
+ * user it names and its key); without a valid one it receives an error and
+ * not one byte of the file.
  *
  * → {t:"hello", group, name, sha1, grant}   ← {t:"welcome", have} | {t:"error"} and close
  * → {t:"get", tag, piece}                    ← data frame (tag, bytes) | {t:"reject", tag, error}
@@ -27,8 +29,10 @@ import { type Grant, type RevocationNews, verifyGrant } from "../../shared/grant
 import { readFullySync } from "../../shared/read_fully.ts";
 import { hasBit } from "../../shared/bitfield.ts";
 import { log } from "../../shared/log.ts";
+import type { CertInfo } from "../../shared/tls/cert_info.ts";
 import type { ServedFile, ServedFiles } from "./served_files.ts";
 import { RevokedGrants } from "./revoked_grants.ts";
+import type { Accepted } from "./piece_listener.ts";
 
 const logger = log("peer", "server");
 
@@ -74,6 +78,9 @@ async function closeWithError(fc: FramedConn, error: string): Promise<void> {
   fc.close();
 }
 
+/** Where the server's connections come from: a {@linkcode PieceListener} (tests may pass others). */
+export type PieceConnections = AsyncIterable<Accepted> & { close(): void };
+
 /** Options for {@linkcode PieceServer}. */
 export interface PieceServerOptions {
   files: ServedFiles;
@@ -85,16 +92,16 @@ export interface PieceServerOptions {
 
 /** Serves pieces to other peers. */
 export class PieceServer {
-  #listener: Deno.Listener;
+  #listener: PieceConnections;
   #opts: PieceServerOptions;
   #conns = new Set<FramedConn>();
   #perHost = new Map<string, number>();
-  /** The grant each admitted connection is served under. */
-  #grants = new Map<FramedConn, Grant>();
+  /** The grant each admitted connection is served under, and the identity it was shown by. */
+  #grants = new Map<FramedConn, { grant: Grant; peer: CertInfo }>();
   #revoked = new RevokedGrants();
   #done: Promise<void>;
 
-  constructor(listener: Deno.Listener, opts: PieceServerOptions) {
+  constructor(listener: PieceConnections, opts: PieceServerOptions) {
     this.#listener = listener;
     this.#opts = opts;
     this.#done = this.#accept();
@@ -116,7 +123,7 @@ export class PieceServer {
    */
   revoke(news: RevocationNews, now = Date.now()): void {
     this.#revoked.add(news, now);
-    this.#closeWhere((g) => this.#revoked.voids(g), "grant revoked");
+    this.#closeWhere((g, peer) => this.#voids(g, peer), "grant revoked");
   }
 
   /** Closes the connections that serve a file no longer offered here. */
@@ -129,9 +136,14 @@ export class PieceServer {
     this.#closeWhere(() => true, "this peer is not logged in");
   }
 
-  #closeWhere(match: (g: Grant) => boolean, why: string): void {
-    for (const [fc, g] of this.#grants) {
-      if (!match(g)) continue;
+  /** Whether a grant, or the identity that shows it (its user logged out since), is revoked. */
+  #voids(grant: Grant, peer: CertInfo): boolean {
+    return this.#revoked.voids(grant) || this.#revoked.voidsIdentity(peer);
+  }
+
+  #closeWhere(match: (g: Grant, peer: CertInfo) => boolean, why: string): void {
+    for (const [fc, { grant: g, peer }] of this.#grants) {
+      if (!match(g, peer)) continue;
       logger.info("Closing {remote} ({user}, {name}): {why}", {
         remote: fc.remote,
         user: g.user,
@@ -145,7 +157,7 @@ export class PieceServer {
 
   async #accept(): Promise<void> {
     try {
-      for await (const conn of this.#listener) {
+      for await (const { conn, peer } of this.#listener) {
         const host = (conn.remoteAddr as Deno.NetAddr).hostname;
         if (
           this.#conns.size >= MAX_PEER_CONNECTIONS ||
@@ -157,7 +169,7 @@ export class PieceServer {
         this.#perHost.set(host, (this.#perHost.get(host) ?? 0) + 1);
         const fc = new FramedConn(conn, { maxFrame: MAX_CONTROL_FRAME, idleTimeoutMs: 60_000 });
         this.#conns.add(fc);
-        this.#serve(fc).catch((err) =>
+        this.#serve(fc, peer).catch((err) =>
           logger.warn("Peer {remote}: {error}", { remote: fc.remote, error: describeError(err) })
         ).finally(() => {
           fc.close();
@@ -175,12 +187,12 @@ export class PieceServer {
     }
   }
 
-  async #serve(fc: FramedConn): Promise<void> {
+  async #serve(fc: FramedConn, peer: CertInfo): Promise<void> {
     const frames = fc.frames();
     const helloTimer = setTimeout(() => fc.close(), HELLO_TIMEOUT_MS);
     const first = await frames.next().finally(() => clearTimeout(helloTimer));
     if (first.done || first.value.kind !== "json") return;
-    const file = await this.#admit(fc, first.value.msg);
+    const file = await this.#admit(fc, first.value.msg, peer);
     if (!file) return;
     using fh = await Deno.open(file.path, { read: true });
     // One buffer per connection, reused for every piece (each send completes before the next read).
@@ -221,7 +233,7 @@ export class PieceServer {
     await reader;
   }
 
-  async #admit(fc: FramedConn, first: Message): Promise<ServedFile | null> {
+  async #admit(fc: FramedConn, first: Message, peer: CertInfo): Promise<ServedFile | null> {
     const refuse = async (error: string) => {
       logger.warn("Refused {remote}: {error}", { remote: fc.remote, error });
       await fc.send(errorNotice(error)).catch(() => {});
@@ -242,17 +254,21 @@ export class PieceServer {
     // The grant is checked before anything about the file is told.
     const grant = await verifyGrant(key, hello.grant, { group, name, sha1 }, Date.now());
     if (typeof grant === "string") return await refuse(grant);
-    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
+    // A grant is good only in the hands it was given to: a copy shown by anyone else is refused.
+    if (grant.user !== peer.name || grant.id !== peer.keyId) {
+      return await refuse("grant was issued to another identity");
+    }
+    if (this.#voids(grant, peer)) return await refuse("grant revoked");
     if (!file || file.meta.sha1 !== sha1) return await refuse(`no file ${name} in ${group} here`);
     if (this.#opts.checkUnchanged && !(await this.#opts.checkUnchanged(file))) {
       return await refuse(`${name} changed on disk and is no longer shared`);
     }
     // Checked again after the awaits: a revocation or a withdrawal may have come meanwhile.
-    if (this.#revoked.voids(grant)) return await refuse("grant revoked");
+    if (this.#voids(grant, peer)) return await refuse("grant revoked");
     if (this.#opts.files.get(group, name) !== file) {
       return await refuse(`no file ${name} in ${group} here`);
     }
-    this.#grants.set(fc, grant);
+    this.#grants.set(fc, { grant, peer });
     const welcome: Welcome = { t: "welcome", have: file.have ? encodeBase64(file.have) : "all" };
     await fc.send(welcome);
     return file;

@@ -10,11 +10,22 @@
 import type { RevocationNews } from "../../shared/grant.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
+import type { ServerIdentity } from "./piece_listener.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
 
 /** Default number of piece-server workers: one per two cores. */
 export function defaultServerWorkers(): number {
   return Math.max(1, Math.floor((navigator.hardwareConcurrency || 1) / 2));
+}
+
+/** Options for {@linkcode ServerPool.start}. */
+export interface ServerPoolOptions {
+  /** How many workers share the address. */
+  count: number;
+  /** The cluster CA's certificate (PEM): downloaders' certificates must chain to it. */
+  ca: string;
+  /** A served file changed on disk (a worker saw it before serving it). */
+  onChanged: (group: string, name: string) => void;
 }
 
 /** Piece-server workers. */
@@ -28,14 +39,12 @@ export class ServerPool {
   }
 
   /**
-   * Starts `count` workers listening on `addr`. Rejects with the first
-   * worker's error (e.g. the address is in use).
+   * Starts workers listening on `addr` (mutual TLS, client certificates of
+   * the CA only; every handshake fails until {@linkcode setIdentity}). Rejects
+   * with the first worker's error (e.g. the address is in use).
    */
-  static async start(
-    addr: Endpoint,
-    count: number,
-    onChanged: (group: string, name: string) => void,
-  ): Promise<ServerPool> {
+  static async start(addr: Endpoint, opts: ServerPoolOptions): Promise<ServerPool> {
+    const { count, onChanged } = opts;
     const pool = new ServerPool(onChanged);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
@@ -60,6 +69,7 @@ export class ServerPool {
         hostname: addr.hostname,
         port: addr.port,
         reusePort: count > 1,
+        ca: opts.ca,
       };
       if (i > 0) w.postMessage(listen);
       else {
@@ -103,6 +113,14 @@ export class ServerPool {
   /** The trackers' grant key (base64 SPKI), or null to refuse every request. */
   setKey(spki: string | null): void {
     this.#send({ type: "key", spki });
+  }
+
+  /**
+   * This peer's certificate and key, shown to downloaders from now on (a
+   * renewed one replaces the last); null: every handshake fails again.
+   */
+  setIdentity(identity: ServerIdentity | null): void {
+    this.#send({ type: "identity", identity });
   }
 
   /** Closes the listeners and stops the workers. */

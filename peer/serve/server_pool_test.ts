@@ -3,11 +3,16 @@ import assert from "node:assert/strict";
 import { ServerPool } from "./server_pool.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { sha1, withFile } from "../verify/_test_files.ts";
+import { testCa } from "./_test_identities.ts";
 
 const PIECE = 256 * 1024;
 
 Deno.test("ServerPool's first worker hosts the verifier's file and prefix hashes", async () => {
-  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, 2, () => {});
+  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, {
+    count: 2,
+    ca: (await testCa()).certPem,
+    onChanged: () => {},
+  });
   const v = new Verifier();
   try {
     v.connect(pool.verifyPort);
@@ -24,7 +29,11 @@ Deno.test("ServerPool's first worker hosts the verifier's file and prefix hashes
 });
 
 Deno.test("ServerPool's verify host goes with the pool: a hash still running fails at close", async () => {
-  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, 1, () => {});
+  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, {
+    count: 1,
+    ca: (await testCa()).certPem,
+    onChanged: () => {},
+  });
   const v = new Verifier();
   v.connect(pool.verifyPort);
   await withFile(1000, async (path) => {

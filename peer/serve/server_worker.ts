@@ -13,6 +13,7 @@ import { describeError } from "../../shared/errors.ts";
 import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../../shared/log.ts";
 import { importVerifyKey } from "../../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
+import { PieceListener } from "./piece_listener.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "./served_files.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
 import { hostVerify } from "../verify/verify_host.ts";
@@ -23,6 +24,7 @@ await setupLogging(envLogLevel(PEER_LOG_LEVEL));
 const files = new ServedFiles();
 let key: CryptoKey | null = null;
 let server: PieceServer | null = null;
+let listener: PieceListener | null = null;
 
 function post(e: ServerEvent): void {
   self.postMessage(e);
@@ -40,9 +42,12 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
     case "listen":
       if (m.verifyPort) hostVerify(m.verifyPort);
       try {
-        const listener = m.reusePort
-          ? Deno.listen({ hostname: m.hostname, port: m.port, reusePort: true })
-          : Deno.listen({ hostname: m.hostname, port: m.port });
+        listener = await PieceListener.listen({
+          hostname: m.hostname,
+          port: m.port,
+          reusePort: m.reusePort,
+          ca: m.ca,
+        });
         server = new PieceServer(listener, {
           files,
           grantKey: () => key,
@@ -52,6 +57,9 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
       } catch (err) {
         post({ type: "error", error: describeError(err) });
       }
+      break;
+    case "identity":
+      listener?.setIdentity(m.identity);
       break;
     case "set":
       files.set(m.file);

@@ -8,10 +8,9 @@
  * served and only their downloads run; a login neither withdraws nor takes
  * over another user's.
  */
-import { MAX_SHARE_SIZE, PIECE_SIZE } from "../../shared/constants.ts";
+import { PIECE_SIZE } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
-import { checkFileName } from "../../shared/names.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 import type { DownloadDriver } from "../download/driver.ts";
 import { DownloadManager, type WaitOptions } from "../download/download_manager.ts";
@@ -22,7 +21,9 @@ import { defaultServerWorkers, ServerPool } from "../serve/server_pool.ts";
 import { isUnchanged, type ServedFile, ServedFiles } from "../serve/served_files.ts";
 import { SessionStore } from "../store/session_store.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
+import type { IdentityTls, PeerIdentity } from "../tracker_client/identity.ts";
 import { WorkerPool } from "../download/worker_pool.ts";
+import { checkUploadable } from "./upload_file.ts";
 
 export { FileError } from "../download/file_error.ts";
 
@@ -38,6 +39,8 @@ export interface FileServiceOptions {
   addr: Endpoint;
   stateDir: string;
   client: Pick<TrackerClient, "request">;
+  /** This peer's key and certificate: shown by the piece server and the transfer workers. */
+  identity: Pick<PeerIdentity, "ca" | "keyId" | "tls" | "onChange">;
   workers: number;
   /** Piece-server workers; default one per core. */
   serverWorkers?: number;
@@ -86,10 +89,12 @@ export class FileService {
       served: this.served,
       pool: this.#pool,
       client: opts.client,
+      id: opts.identity.keyId,
       verifier: this.#verifier,
       notify: opts.notify,
       ended: (d) => this.#finished(d),
     });
+    opts.identity.onChange((tls) => this.#showIdentity(tls));
   }
 
   /** The logged-in user, or null. */
@@ -100,20 +105,21 @@ export class FileService {
   /** Starts the piece server on the peer's address: workers sharing the port. */
   async listen(): Promise<void> {
     try {
-      this.server = await ServerPool.start(
-        this.#opts.addr,
-        this.#opts.serverWorkers ?? defaultServerWorkers(),
-        (group, name) => {
+      this.server = await ServerPool.start(this.#opts.addr, {
+        count: this.#opts.serverWorkers ?? defaultServerWorkers(),
+        ca: this.#opts.identity.ca,
+        onChanged: (group, name) => {
           const f = this.served.get(group, name);
           if (f) this.#checkUnchanged(f);
         },
-      );
+      });
     } catch (err) {
       throw new FileError(
         `cannot listen on ${formatEndpoint(this.#opts.addr)}: ${describeError(err)}`,
       );
     }
     const server = this.server;
+    this.#showIdentity(this.#opts.identity.tls);
     this.#verifier.connect(server.verifyPort);
     for (const f of this.served.all()) server.set(f);
     this.served.onChange = (f) => {
@@ -124,6 +130,12 @@ export class FileService {
       if (this.#online && !this.#serving) this.#serveAgain();
       this.#checkAll();
     }, CHANGE_CHECK_MS);
+  }
+
+  /** The piece server and the transfer workers show `tls` from now on (null: nothing). */
+  #showIdentity(tls: IdentityTls | null): void {
+    this.server?.setIdentity(tls && { cert: tls.cert, key: tls.key });
+    this.#pool.setIdentity(tls);
   }
 
   /** Stops everything: transfers, the piece server, the workers, the database. */
@@ -223,23 +235,7 @@ export class FileService {
   /** `upload_file`: hashes the file (in a worker) and shares it in the group. */
   async upload(path: string, group: string): Promise<string> {
     const user = this.#me();
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(path);
-    } catch (err) {
-      throw new FileError(`cannot read ${path}: ${describeError(err)}`);
-    }
-    if (!info.isFile) throw new FileError(`${path} is not a regular file`);
-    if (info.size > MAX_SHARE_SIZE) {
-      const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
-      throw new FileError(
-        `${path} is ${gib(info.size)}; files over ${gib(MAX_SHARE_SIZE)} cannot be shared yet`,
-      );
-    }
-    const real = await Deno.realPath(path);
-    const name = real.slice(real.lastIndexOf("/") + 1);
-    const bad = checkFileName(name);
-    if (bad) throw new FileError(bad);
+    const { real, name, info } = await checkUploadable(path);
     const h = await this.#verifier.hashFile(real, PIECE_SIZE);
     const after = await Deno.stat(real);
     if (after.size !== info.size || after.mtime?.getTime() !== info.mtime?.getTime()) {
@@ -362,7 +358,6 @@ export class FileService {
     for (const f of this.served.all()) await this.#checkUnchanged(f);
   }
 
-  /** The logged-in user no longer shares the file (here). */
   /**
    * After `leave_group`: this user's shares in the group are withdrawn here
    * too, and nothing of the group is served any more (its connections close);
@@ -376,6 +371,7 @@ export class FileService {
     }
   }
 
+  /** The logged-in user no longer shares the file (here). */
   #withdrawLocal(group: string, name: string): void {
     const f = this.served.get(group, name);
     if (f && f.have === null) this.served.delete(group, name);

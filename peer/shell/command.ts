@@ -5,6 +5,7 @@
 import type { SessionStore } from "../store/session_store.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import type { FileService } from "../shares/file_service.ts";
+import type { PeerIdentity } from "../tracker_client/identity.ts";
 
 /** Options for the shell loop (`runShell`). */
 export interface ShellOptions {
@@ -18,6 +19,8 @@ export interface ShellOptions {
   client: Pick<TrackerClient, "token" | "request">;
   /** This peer's own `ip:port`, sent at login. */
   addr: string;
+  /** This peer's key (sent at login) and the certificate the trackers issue for it. */
+  identity: Pick<PeerIdentity, "pubkey" | "take" | "renew" | "drop">;
   /** Where the login session is kept across restarts. */
   store: Pick<SessionStore, "load" | "save" | "clear">;
   /** Whether the input is a terminal: only then is the prompt shown. */

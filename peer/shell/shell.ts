@@ -36,8 +36,10 @@ const COMMANDS: Record<string, Command> = {
     run: async (ctx, [user, password]) => {
       const d = answer(
         decodeLoginAnswer,
-        await call(ctx, "login", { user, password, addr: ctx.addr }),
+        await call(ctx, "login", { user, password, addr: ctx.addr, pubkey: ctx.identity.pubkey }),
       );
+      // The certificate is checked first: without a usable one the login is not kept.
+      await ctx.identity.take(d.cert);
       const name = d.user;
       ctx.client.token = d.token;
       ctx.user = name;
@@ -53,6 +55,7 @@ const COMMANDS: Record<string, Command> = {
     login: true,
     run: async (ctx) => {
       ctx.files?.offline();
+      ctx.identity.drop();
       const d = await call(ctx, "logout", {});
       const name = str(d.user, ctx.user ?? "");
       await dropSession(ctx);
@@ -187,6 +190,10 @@ async function resume(ctx: Ctx): Promise<void> {
     if (who?.user === saved.user) {
       ctx.user = saved.user;
       ctx.output(`resumed session as ${saved.user}`);
+      // A new process has a new key: it gets its certificate by renewal, not by a login.
+      await ctx.identity.renew().catch((err) =>
+        ctx.output(`error: ${describeError(err)} (this peer neither serves nor downloads)`)
+      );
       await ctx.files?.online(saved.user, who.grantKey);
       return;
     }
@@ -204,6 +211,7 @@ async function resume(ctx: Ctx): Promise<void> {
 async function dropSession(ctx: Ctx): Promise<void> {
   // Whoever was logged in is not any more: their files stop being served.
   ctx.files?.offline();
+  ctx.identity.drop();
   ctx.client.token = undefined;
   ctx.user = null;
   await ctx.store.clear().catch((err) =>

@@ -48,6 +48,8 @@ export class NoTrackerError extends Error {
 export interface TrackerClientOptions {
   /** Tracker 1 and tracker 2, as listed in tracker_info. */
   trackers: [Endpoint, Endpoint];
+  /** The cluster CA's certificate (PEM): a tracker's certificate must chain to it. */
+  ca: string;
   /** Aborting it closes the client. */
   signal?: AbortSignal;
   /** Time one attempt may take (connect plus answer); default 3 s. */
@@ -65,6 +67,7 @@ export class TrackerClient {
   token: string | undefined;
   /** The two trackers, in tracker_info order. */
   readonly trackers: [Endpoint, Endpoint];
+  #ca: string;
   #current = 0;
   #failedAt = [0, 0];
   #links: [Promise<TrackerLink> | null, Promise<TrackerLink> | null] = [null, null];
@@ -78,6 +81,7 @@ export class TrackerClient {
 
   constructor(options: TrackerClientOptions) {
     this.trackers = options.trackers;
+    this.#ca = options.ca;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#deadlineMs = options.failoverDeadlineMs ?? DEFAULT_FAILOVER_DEADLINE_MS;
     this.#signal = options.signal;
@@ -191,6 +195,7 @@ export class TrackerClient {
       maxFrame: MAX_CONTROL_FRAME,
       timeoutMs,
       signal: this.#abort.signal,
+      tls: { caCerts: [this.#ca] },
     }).then((conn) => {
       const link = new TrackerLink(conn);
       if (this.#abort.signal.aborted) void link.close();

@@ -5,6 +5,11 @@ import { ConnectionError } from "../../shared/errors.ts";
 import type { Message } from "../../shared/frame.ts";
 import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 import { NoTrackerError, TrackerClient } from "./tracker_client.ts";
+import { testCa, testIdentity } from "../serve/_test_identities.ts";
+
+/** The fake trackers' CA and certificate (for 127.0.0.1), as a real tracker has them. */
+const CA = await testCa();
+const TRACKER_CERT = await testIdentity(CA, "tracker 1");
 
 /** What the fake tracker does with a request: answer it, hang up, or stay silent. */
 type Reply = Message | "close" | "ignore";
@@ -13,12 +18,13 @@ type Reply = Message | "close" | "ignore";
 class FakeTracker {
   readonly received: Message[] = [];
   accepted = 0;
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Deno.TlsListener;
   readonly #conns = new Set<FramedConn>();
   readonly #tasks: Promise<unknown>[] = [];
 
   constructor(handle: (req: Message) => Reply | Promise<Reply>) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { cert, key } = TRACKER_CERT;
+    this.#listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
     this.#tasks.push(this.#accept(handle));
   }
 
@@ -83,7 +89,10 @@ function deadEndpoint(): Endpoint {
 
 Deno.test("request() sends cmd, args, token and a client-unique id, and returns data", async () => {
   const tracker = new FakeTracker((req) => ok(req, { echo: req.args }));
-  const client = new TrackerClient({ trackers: [tracker.endpoint, deadEndpoint()] });
+  const client = new TrackerClient({
+    ca: CA.certPem,
+    trackers: [tracker.endpoint, deadEndpoint()],
+  });
   try {
     client.token = "tok123";
     const res = await client.request("whoami", { x: 1 });
@@ -109,7 +118,10 @@ Deno.test("request() returns a command error as it is, without retrying", async 
     ok: false,
     error: "no group g",
   }));
-  const client = new TrackerClient({ trackers: [tracker.endpoint, deadEndpoint()] });
+  const client = new TrackerClient({
+    ca: CA.certPem,
+    trackers: [tracker.endpoint, deadEndpoint()],
+  });
   try {
     assert.deepEqual(await client.request("list_files", { group: "g" }), {
       ok: false,
@@ -135,6 +147,7 @@ Deno.test("request() pipelines requests on one connection and matches answers by
     return ok(req, { n: (req.args as { n: number }).n });
   });
   const client = new TrackerClient({
+    ca: CA.certPem,
     trackers: [tracker.endpoint, deadEndpoint()],
     requestTimeoutMs: 1000,
     failoverDeadlineMs: 1000,
@@ -155,7 +168,7 @@ Deno.test("request() pipelines requests on one connection and matches answers by
 Deno.test("request() follows not_primary to the other tracker with the same id", async () => {
   const second = new FakeTracker((req) => ok(req, { user: "alice" }));
   const first = new FakeTracker((req) => notPrimary(req, second.endpoint));
-  const client = new TrackerClient({ trackers: [first.endpoint, second.endpoint] });
+  const client = new TrackerClient({ ca: CA.certPem, trackers: [first.endpoint, second.endpoint] });
   try {
     assert.deepEqual(await client.request("login", {}), { ok: true, data: { user: "alice" } });
     assert.equal(first.received.length, 1);
@@ -174,7 +187,7 @@ Deno.test("request() follows not_primary to the other tracker with the same id",
 Deno.test("request() survives the first tracker hanging up mid-request", async () => {
   const first = new FakeTracker(() => "close");
   const second = new FakeTracker((req) => ok(req, { group: "g1" }));
-  const client = new TrackerClient({ trackers: [first.endpoint, second.endpoint] });
+  const client = new TrackerClient({ ca: CA.certPem, trackers: [first.endpoint, second.endpoint] });
   try {
     assert.deepEqual(await client.request("create_group", { group: "g1" }), {
       ok: true,
@@ -193,6 +206,7 @@ Deno.test("request() fails over when the tracker does not answer in time", async
   const first = new FakeTracker(() => "ignore");
   const second = new FakeTracker((req) => ok(req));
   const client = new TrackerClient({
+    ca: CA.certPem,
     trackers: [first.endpoint, second.endpoint],
     requestTimeoutMs: 150,
   });
@@ -214,7 +228,7 @@ Deno.test("request() retries an unavailable tracker until it answers", async () 
       : ok(req)
   );
   const second = new FakeTracker((req) => notPrimary(req));
-  const client = new TrackerClient({ trackers: [first.endpoint, second.endpoint] });
+  const client = new TrackerClient({ ca: CA.certPem, trackers: [first.endpoint, second.endpoint] });
   try {
     assert.deepEqual(await client.request("list_groups", {}), { ok: true, data: {} });
     const ids = [...first.received, ...second.received].map((m) => m.id);
@@ -230,7 +244,7 @@ Deno.test("request() retries an unavailable tracker until it answers", async () 
 Deno.test("request() throws NoTrackerError after the deadline when both trackers are down", async () => {
   const a = deadEndpoint();
   const b = deadEndpoint();
-  const client = new TrackerClient({ trackers: [a, b], failoverDeadlineMs: 300 });
+  const client = new TrackerClient({ ca: CA.certPem, trackers: [a, b], failoverDeadlineMs: 300 });
   try {
     const start = Date.now();
     await assert.rejects(client.request("whoami", {}), (err: Error) => {
@@ -250,7 +264,10 @@ Deno.test("request() throws NoTrackerError after the deadline when both trackers
 
 Deno.test("close() fails pending requests and releases every resource", async () => {
   const tracker = new FakeTracker(() => "ignore");
-  const client = new TrackerClient({ trackers: [tracker.endpoint, deadEndpoint()] });
+  const client = new TrackerClient({
+    ca: CA.certPem,
+    trackers: [tracker.endpoint, deadEndpoint()],
+  });
   const pending = client.request("whoami", {});
   while (tracker.received.length === 0) await new Promise((r) => setTimeout(r, 5));
   await client.close();
@@ -263,6 +280,7 @@ Deno.test("request() ignores a malformed answer and fails over as if none came",
   const first = new FakeTracker((req) => ({ t: "res", id: req.id, ok: true, data: [1] }));
   const second = new FakeTracker((req) => ok(req, { user: "alice" }));
   const client = new TrackerClient({
+    ca: CA.certPem,
     trackers: [first.endpoint, second.endpoint],
     requestTimeoutMs: 150,
   });
