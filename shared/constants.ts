@@ -27,3 +27,8 @@ export const DEFAULT_KEEPALIVE_MS = 1000;
 /** Keepalive intervals a peer may use (ms); a session silent for three is offline. */
 export const MIN_KEEPALIVE_MS = 100;
 export const MAX_KEEPALIVE_MS = 60_000;
+
+/** How long a peer identity certificate (issued at login and by `renew_cert`) is valid (ms). */
+export const IDENTITY_TTL_MS = 3600_000;
+/** A peer renews its identity certificate once this share of its lifetime has passed. */
+export const IDENTITY_RENEW_AT = 2 / 3;

@@ -1,6 +1,6 @@
 /**
- * Piece grants: the tracker's signed permission for one user to fetch one file
- * of one group until an expiry. Signed with the tracker pair's Ed25519 key; a
+ * Piece grants: the tracker's signed permission for one user, with one
+ * identity key, to fetch one file of one group until an expiry. Signed with the tracker pair's Ed25519 key; a
  * serving peer checks the signature with the public key it learned at login.
  */
 import { decodeBase64, encodeBase64 } from "./base64.ts";
@@ -8,6 +8,12 @@ import { decodeBase64, encodeBase64 } from "./base64.ts";
 /** What a grant allows. */
 export interface Grant {
   user: string;
+  /**
+   * The identity it was issued to: base64 SHA-256 of the public key of the
+   * asking peer's certificate (shared/tls/cert_info.ts `keyIdOf`). A serving
+   * peer honours it only over a TLS connection from that identity.
+   */
+  id: string;
   group: string;
   name: string;
   sha1: string;
@@ -131,6 +137,7 @@ export async function verifyGrant(
   }
   if (typeof g !== "object" || g === null || Array.isArray(g)) return "malformed grant";
   if (typeof g.exp !== "number" || g.exp < now) return "grant expired";
+  if (typeof g.id !== "string") return "grant names no identity";
   for (const v of [g.idx, g.ep]) {
     if (v !== undefined && (typeof v !== "number" || !Number.isSafeInteger(v))) {
       return "malformed grant";

@@ -4,7 +4,8 @@
  * `BadMessage` (bad_message.ts) naming the answer and the field that is wrong.
  *
  * lookup_file → {group, name, size, pieceSize, pieces, sha1, peers:[{user, addr, have}], grant}
- * login       → {user, token, grantKey?}
+ * login       → {user, token, cert, grantKey?}   (cert: the peer's identity, PEM)
+ * renew_cert  → {cert}
  * whoami      → {user, addr, grantKey?}
  * watch       → {index, epoch, revocations:[{index, ep?, user?, group?, name?}], floor, floorEp}
  */
@@ -13,6 +14,9 @@ import { FieldReader, isHaveText, isHex, isObject } from "./_fields.ts";
 
 /** Hex digits of one SHA-1 digest. */
 const SHA1_HEX = 40;
+/** Longest identity certificate accepted (one is about 700 characters of PEM). */
+const MAX_CERT_CHARS = 16 * 1024;
+const PEM_BEGIN = "-----BEGIN CERTIFICATE-----";
 
 /**
  * A shared file as a peer registers it (the arguments of `share_file`) and
@@ -39,8 +43,14 @@ export type LookupPeer = {
 /** The answer to `lookup_file`: the file, who offers it, and the grant to show them. */
 export type LookupAnswer = FileMeta & { peers: LookupPeer[]; grant: SignedGrant };
 
-/** The answer to `login`: the session token, and the trackers' grant key once they have one. */
-export type LoginAnswer = { user: string; token: string; grantKey?: string };
+/**
+ * The answer to `login`: the session token, the peer's identity certificate
+ * (PEM, for the key it sent), and the trackers' grant key once they have one.
+ */
+export type LoginAnswer = { user: string; token: string; cert: string; grantKey?: string };
+
+/** The answer to `renew_cert`: a fresh identity certificate (PEM) for the key sent. */
+export type CertAnswer = { cert: string };
 
 /** The answer to `whoami`: the session's user and peer address, and the grant key. */
 export type WhoamiAnswer = { user: string; addr: string; grantKey?: string };
@@ -93,7 +103,21 @@ export function decodeLookupAnswer(data: Record<string, unknown>): LookupAnswer 
 /** Checks a `login` answer. */
 export function decodeLoginAnswer(data: Record<string, unknown>): LoginAnswer {
   const f = new FieldReader("res", "login answer", data);
-  return withGrantKey<LoginAnswer>(f, { user: f.str("user"), token: f.str("token") });
+  return withGrantKey<LoginAnswer>(f, {
+    user: f.str("user"),
+    token: f.str("token"),
+    cert: f.check("cert", isPemCert, "cert (a PEM certificate)"),
+  });
+}
+
+/** Checks a `renew_cert` answer. */
+export function decodeCertAnswer(data: Record<string, unknown>): CertAnswer {
+  const f = new FieldReader("res", "renew_cert answer", data);
+  return { cert: f.check("cert", isPemCert, "cert (a PEM certificate)") };
+}
+
+function isPemCert(v: unknown): v is string {
+  return typeof v === "string" && v.length <= MAX_CERT_CHARS && v.includes(PEM_BEGIN);
 }
 
 /** Checks a `whoami` answer. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BadMessage } from "./bad_message.ts";
 import {
+  decodeCertAnswer,
   decodeFileMeta,
   decodeLoginAnswer,
   decodeLookupAnswer,
@@ -10,6 +11,9 @@ import {
   type LookupAnswer,
 } from "./client_answers.ts";
 import { assertDecodesOrBad, objectLike } from "./_test_support.ts";
+
+/** A PEM certificate as far as the decoders look (the TLS layer checks the rest). */
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 const LOOKUP: LookupAnswer = {
   group: "g1",
@@ -40,9 +44,12 @@ Deno.test("the answer decoders return good answers as they were sent", () => {
   assert.deepEqual(decodeFileMeta({ ...LOOKUP }), meta);
   const empty = { ...LOOKUP, size: 0, pieces: "", peers: [] };
   assert.deepEqual(decodeLookupAnswer(empty), empty);
-  for (const login of [{ user: "a", token: "t" }, { user: "a", token: "t", grantKey: "k" }]) {
-    assert.deepEqual(decodeLoginAnswer(login), login);
-  }
+  const logins = [
+    { user: "a", token: "t", cert: CERT },
+    { user: "a", token: "t", cert: CERT, grantKey: "k" },
+  ];
+  for (const login of logins) assert.deepEqual(decodeLoginAnswer(login), login);
+  assert.deepEqual(decodeCertAnswer({ cert: CERT }), { cert: CERT });
   for (const who of [{ user: "a", addr: "1.2.3.4:5" }, { user: "a", addr: "x:1", grantKey: "k" }]) {
     assert.deepEqual(decodeWhoamiAnswer(who), who);
   }
@@ -79,7 +86,14 @@ Deno.test("the answer decoders throw BadMessage naming the answer and the field"
   refuses(decodeLookupAnswer, lookup({ grant: "x" }), /needs grant \(object\)$/);
   refuses(decodeLookupAnswer, lookup({ grant: { grant: "x" } }), /grant needs sig \(string\)$/);
   refuses(decodeLoginAnswer, { user: "a" }, /^login answer needs token \(string\)$/);
-  refuses(decodeLoginAnswer, { user: "a", token: "t", grantKey: 1 }, /needs grantKey/);
+  refuses(decodeLoginAnswer, { user: "a", token: "t", cert: CERT, grantKey: 1 }, /needs grantKey/);
+  refuses(
+    decodeLoginAnswer,
+    { user: "a", token: "t" },
+    /^login answer needs cert \(a PEM certificate\)$/,
+  );
+  refuses(decodeCertAnswer, { cert: "not pem" }, /^renew_cert answer needs cert \(a PEM/);
+  refuses(decodeCertAnswer, { cert: CERT.repeat(1000) }, /needs cert/);
   refuses(decodeWhoamiAnswer, { user: "a" }, /^whoami answer needs addr \(string\)$/);
   const watch = { index: 1, epoch: 0, revocations: [], floor: 0, floorEp: 0 };
   refuses(decodeWatchAnswer, { ...watch, index: 1.5 }, /^watch answer needs index \(integer\)$/);
@@ -99,10 +113,11 @@ Deno.test("the answer decoders throw nothing but BadMessage on arbitrary JSON ob
   const peerLike = fc.array(objectLike(["user", "addr", "have"]), { maxLength: 3 });
   const withPeers = fc.tuple(patched(LOOKUP, ["peers", "grant"]), peerLike);
   assertDecodesOrBad(withPeers.map(([a, peers]) => ({ ...a, peers })), decodeLookupAnswer);
-  const accountKeys = ["user", "token", "addr", "grantKey"];
-  const account = { user: "a", token: "t", addr: "x:1", grantKey: "k" };
+  const accountKeys = ["user", "token", "addr", "grantKey", "cert"];
+  const account = { user: "a", token: "t", addr: "x:1", grantKey: "k", cert: CERT };
   assertDecodesOrBad(patched(account, accountKeys), decodeLoginAnswer);
   assertDecodesOrBad(patched(account, accountKeys), decodeWhoamiAnswer);
+  assertDecodesOrBad(patched(account, accountKeys), decodeCertAnswer);
   const watch = { index: 1, epoch: 0, revocations: [{ index: 1 }], floor: 0, floorEp: 0 };
   const revLike = fc.array(objectLike(["index", "ep", "user", "group", "name"]), { maxLength: 3 });
   const watchLike = fc.tuple(patched(watch, ["index", "epoch", "floor", "floorEp"]), revLike);

@@ -10,6 +10,8 @@ import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import type { Frame, Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { type ClusterCa, deriveCa } from "../../shared/tls/ca.ts";
+import { keyIdOf } from "../../shared/tls/cert_info.ts";
+import { newKeyPair } from "../../shared/tls/keys.ts";
 import { importClusterKey, loadClusterKeyBytes } from "./cluster_key.ts";
 import { type NodeObserver, TrackerNode } from "./node.ts";
 import { ClientRequests } from "../server/client_requests.ts";
@@ -25,6 +27,11 @@ export const HEARTBEAT_MS = 100;
 export const GRACE_MS = 300;
 /** How long a test waits for a condition before it fails. */
 export const WAIT_MS = 10_000;
+
+/** The identity key test clients log in with (`pubkey` at login). */
+export const IDENTITY = await newKeyPair();
+/** Its SHA-256, the `id` a lookup_file sends. */
+export const IDENTITY_ID = await keyIdOf(IDENTITY.spki);
 
 /** A loopback port that was free a moment ago. */
 export { freePort };
@@ -224,6 +231,25 @@ export class Cluster {
   }
 }
 
+/** Runs `fn` against tracker 1 alone as primary, with a client connected to it. */
+export async function withPrimary(
+  fn: (c: Cluster, client: Client) => Promise<void>,
+): Promise<void> {
+  const c = await Cluster.create();
+  try {
+    const t1 = await c.start(1);
+    await waitFor("tracker 1 primary", () => t1.node.role === "primary");
+    const client = await Client.connect(c.endpoints[0], c.caPem);
+    try {
+      await fn(c, client);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await c.close();
+  }
+}
+
 /** A client connection speaking `{t:"req"}` / `{t:"res"}` over shoal's codec. */
 export class Client {
   readonly #conn: FramedConn;
@@ -257,6 +283,18 @@ export class Client {
     if (r.done || r.value.kind !== "json") assert.fail(`no response to ${cmd}`);
     assert.equal(r.value.msg.id, id);
     return r.value.msg;
+  }
+
+  /** Creates `user` (password `pw`) and logs in from `addr` with {@linkcode IDENTITY}; returns the token. */
+  async signUp(user: string, addr: string): Promise<string> {
+    await this.ok("create_user", { user, password: "pw" });
+    const { token } = await this.ok("login", {
+      user,
+      password: "pw",
+      addr,
+      pubkey: IDENTITY.spki,
+    });
+    return token as string;
   }
 
   /** Sends a request that must succeed; returns its data. */

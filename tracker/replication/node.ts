@@ -62,6 +62,8 @@ export interface RequestContext {
   other: Endpoint;
   /** Which sessions are online, for lookups and counts. */
   live?: LivenessView;
+  /** The cluster CA, which issues peer identities. */
+  ca: ClusterCa;
 }
 
 /** Answers client requests. */
@@ -94,7 +96,7 @@ export class TrackerNode {
     this.#replica = replica;
     const role = () => this.role;
     const other = opts.trackers[2 - opts.n]!;
-    this.#requests = opts.requests({ replica, role, other, live: opts.observer });
+    this.#requests = opts.requests({ replica, role, other, live: opts.observer, ca: opts.ca });
     this.#merge = new MergeFlow({ n: opts.n, store: opts.store, replica, role });
     this.#links = new LinkManager({
       me: opts.n,

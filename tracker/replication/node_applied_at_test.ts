@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isoMicros } from "../server/console.ts";
-import { Client, Cluster, waitFor } from "./_test_cluster.ts";
+import { Client, Cluster, IDENTITY, waitFor } from "./_test_cluster.ts";
 
 const unixMs = () => performance.timeOrigin + performance.now();
 
@@ -18,6 +18,7 @@ Deno.test("status().appliedAt: the secondary applies a write before the primary 
         user: "alice",
         password: "alice-pw",
         addr: "10.0.0.1:7000",
+        pubkey: IDENTITY.spki,
       });
       const sent = unixMs();
       const res = await t1.node.handleRequest({

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { MAX_LINK_FRAME, PIECE_SIZE } from "../../shared/constants.ts";
 import type { TrackerNode } from "./node.ts";
-import { Cluster, waitFor } from "./_test_cluster.ts";
+import { Cluster, IDENTITY, waitFor } from "./_test_cluster.ts";
 
 const GIB = 2 ** 30;
 /** Shares of 100 GiB files: together over the frame limit. */
@@ -51,7 +51,12 @@ async function shareBig(node: TrackerNode, token: string, from: number, count: n
 /** Creates alice and her group on the primary; returns her token. */
 async function populate(node: TrackerNode): Promise<string> {
   await ask(node, "create_user", { user: "alice", password: "pw" });
-  const { token } = await ask(node, "login", { user: "alice", password: "pw", addr: "10.0.0.1:1" });
+  const { token } = await ask(node, "login", {
+    user: "alice",
+    password: "pw",
+    addr: "10.0.0.1:1",
+    pubkey: IDENTITY.spki,
+  });
   await ask(node, "create_group", { group: "g" }, token as string);
   return token as string;
 }

@@ -5,7 +5,7 @@ import { ClientRequests } from "../server/client_requests.ts";
 import { TrackerNode } from "./node.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { deriveCa } from "../../shared/tls/ca.ts";
-import { Client, Cluster, GRACE_MS, waitFor } from "./_test_cluster.ts";
+import { Client, Cluster, GRACE_MS, IDENTITY, waitFor } from "./_test_cluster.ts";
 import { fileArgs } from "../state/_test_harness.ts";
 
 /** Creates alice, logs her in and has her share a file in her group; returns her token. */
@@ -15,6 +15,7 @@ async function populate(client: Client, user = "alice", group = "g"): Promise<st
     user,
     password: `${user}-pw`,
     addr: "10.0.0.1:7000",
+    pubkey: IDENTITY.spki,
   });
   await client.ok("create_group", { group }, token as string);
   await client.ok("share_file", fileArgs(group, "f"), token as string);
@@ -28,6 +29,7 @@ async function loginBob(client: Client): Promise<string> {
     user: "bob",
     password: "bob-pw",
     addr: "10.0.0.2:7000",
+    pubkey: IDENTITY.spki,
   });
   return token as string;
 }

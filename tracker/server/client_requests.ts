@@ -10,15 +10,18 @@ import { propose, query, READ_COMMANDS, type Request } from "../state/commands.t
 import type { Result } from "../state/ops.ts";
 import type { RequestContext, RequestHandler } from "../replication/node.ts";
 import { NotPrimary } from "../replication/replica.ts";
+import { BadPubkey, IdentityIssuer } from "./identity.ts";
 import { BadPassword, GrantSigner, parseRequest, prepareEnv, replyTo } from "./requests.ts";
 
 /** Answers client requests on one tracker (the node's {@linkcode RequestHandler}). */
 export class ClientRequests implements RequestHandler {
   readonly #ctx: RequestContext;
   readonly #signer = new GrantSigner();
+  readonly #identities: IdentityIssuer;
 
   constructor(ctx: RequestContext) {
     this.#ctx = ctx;
+    this.#identities = new IdentityIssuer(ctx.ca);
   }
 
   /** Answers one client request message (`{t:"req", id, cmd, args, token}`). */
@@ -38,10 +41,12 @@ export class ClientRequests implements RequestHandler {
       }
       const decorated = await this.#signer.decorate(replica.state, req, r);
       if (!decorated) throw new NotPrimary();
-      return replyTo(id, decorated);
+      return replyTo(id, await this.#identities.decorate(replica.state, req, decorated));
     } catch (err) {
       if (err instanceof NotPrimary) return this.#notPrimary(id);
-      if (err instanceof BadPassword) return replyTo(id, { ok: false, error: err.message });
+      if (err instanceof BadPassword || err instanceof BadPubkey) {
+        return replyTo(id, { ok: false, error: err.message });
+      }
       throw err;
     }
   }

@@ -17,8 +17,14 @@ import {
 import { randomHex } from "../replication/cluster_key.ts";
 import { type ProposeEnv, READ_COMMANDS, type Request, WRITE_COMMANDS } from "../state/commands.ts";
 import type { Result } from "../state/ops.ts";
+import { parsePubkey } from "./identity.ts";
 import { hashPassword, newCredentials } from "./passwords.ts";
 import type { TrackerState } from "../state/state.ts";
+
+/** The refusal of a lookup_file without the asking peer's identity. */
+export const LOOKUP_NEEDS_ID = "lookup_file needs id (the identity key's SHA-256)";
+/** An identity key's SHA-256 in base64 (shared/tls/cert_info.ts `keyIdOf`). */
+const KEY_ID = /^[A-Za-z0-9+/]{43}=$/;
 
 /** Thrown when create_user or login has no usable password. */
 export class BadPassword extends Error {
@@ -54,13 +60,18 @@ export function parseRequest(msg: Message): { id: string; req: Request } | { ref
   return { id, req: { cmd, args, token } };
 }
 
-/** Makes what a proposal needs from outside the core: time, a token, password hashes. */
+/**
+ * Makes what a proposal needs from outside the core: time, a token, password
+ * hashes. Throws {@linkcode BadPassword}, or `BadPubkey` for a login without
+ * a usable identity key.
+ */
 export async function prepareEnv(state: TrackerState, req: Request): Promise<ProposeEnv> {
   const env: ProposeEnv = { now: Date.now(), token: randomHex(32) };
   const pw = req.args.password;
   if (req.cmd === "create_user" || req.cmd === "login") {
     if (typeof pw !== "string" || pw.length === 0 || pw.length > 1024) throw new BadPassword();
   }
+  if (req.cmd === "login") await parsePubkey(req.args.pubkey);
   // No hash for a name that is taken: propose refuses it anyway.
   if (req.cmd === "create_user" && !state.users.has(String(req.args.user))) {
     env.credentials = await newCredentials(pw as string);
@@ -84,6 +95,8 @@ export class GrantSigner {
       return gk ? { ok: true, data: { ...r.data, grantKey: gk.publicKey } } : r;
     }
     if (req.cmd !== "lookup_file") return r;
+    const id = req.args.id;
+    if (typeof id !== "string" || !KEY_ID.test(id)) return { ok: false, error: LOOKUP_NEEDS_ID };
     if (!gk) return null;
     if (this.#key?.pkcs8 !== gk.privateKey) {
       this.#key = { pkcs8: gk.privateKey, key: await importSigningKey(gk.privateKey) };
@@ -93,6 +106,7 @@ export class GrantSigner {
     const d = r.data as { group: string; name: string; sha1: string };
     const grant = await signGrant(this.#key.key, {
       user,
+      id,
       group: d.group,
       name: d.name,
       sha1: d.sha1,

@@ -40,6 +40,7 @@ export const READ_COMMANDS: ReadonlySet<string> = new Set([
   "list_files",
   "lookup_file",
   "watch",
+  "renew_cert",
 ]);
 
 /** What a write needs that the pure core cannot make: the time, randomness, password hashes. */
@@ -286,6 +287,9 @@ function queryUnchecked(state: TrackerState, req: Request, live?: LivenessView):
     }
     case "watch":
       // The server holds the answer (tracker/server/presence.ts); here only the session is checked.
+      return ok({ user: who });
+    case "renew_cert":
+      // The certificate is issued around this (tracker/server/identity.ts).
       return ok({ user: who });
     case "list_groups":
       return ok({

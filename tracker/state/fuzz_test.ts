@@ -9,7 +9,7 @@ import { propose, query, READ_COMMANDS, type Request, WRITE_COMMANDS } from "./c
 import type { LogEntry, Result } from "./ops.ts";
 import { pieceCount, TrackerState } from "./state.ts";
 import { CREDENTIALS, fileArgs, T0, WRONG_HASH } from "./_test_harness.ts";
-import { Client, Cluster, waitFor } from "../replication/_test_cluster.ts";
+import { Client, Cluster, IDENTITY, waitFor } from "../replication/_test_cluster.ts";
 import { encodeJson, type Frame, FrameDecoder, KIND_DATA, KIND_JSON } from "../../shared/frame.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 
@@ -490,6 +490,7 @@ Deno.test("tracker server: hostile frames get answers or an error and a close, o
       user: "good",
       password: "good-secret",
       addr: "10.9.9.9:7000",
+      pubkey: IDENTITY.spki,
     });
     await good.ok("create_group", { group: "goodgroup" }, token as string);
     const port = c.endpoints[0].port;
