@@ -64,6 +64,7 @@ export class PieceListener implements AsyncIterable<Accepted> {
       rejectUnauthorized: true,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       minVersion: "TLSv1.3",
+      noDelay: true,
     });
     const listener = new PieceListener(server, opts.ca);
     server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
@@ -130,6 +131,8 @@ export class PieceListener implements AsyncIterable<Accepted> {
 
   async #admit(socket: tls.TLSSocket): Promise<void> {
     const conn = new TlsSocketConn(socket);
+    // Without it, an answer waits behind the session tickets until the client acknowledges them.
+    conn.setNoDelay(true);
     let peer: CertInfo;
     try {
       const raw = socket.getPeerCertificate().raw;

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PieceServer } from "./piece_server.ts";
+import { PieceListener } from "./piece_listener.ts";
+import { dialAs, testCa, type TestIdentity, testIdentity } from "./_test_identities.ts";
 import { type ServedFile, ServedFiles } from "./served_files.ts";
 import { encodeBase64 } from "../../shared/base64.ts";
 import { hasBit } from "../../shared/bitfield.ts";
@@ -26,6 +28,8 @@ import {
 } from "../../shared/grant.ts";
 
 const PIECE = 16 * 1024;
+/** A CA whose certificates are only used for their keys. */
+const CA_OF_NOBODY = await testCa();
 /** How long a fuzz connection may take to be answered and closed. */
 const WAIT_MS = 5000;
 
@@ -37,6 +41,9 @@ interface Fixture {
   signer: CryptoKey;
   server: PieceServer;
   port: number;
+  /** The CA, and the requester's identity (the grants are issued to it). */
+  ca: string;
+  me: TestIdentity;
 }
 
 async function setUp(): Promise<Fixture> {
@@ -60,18 +67,23 @@ async function setUp(): Promise<Fixture> {
   const served = new ServedFiles();
   served.set(files.full);
   served.set(files.part);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ca = await testCa();
+  const me = await testIdentity(ca, "carol");
+  const listener = await PieceListener.listen({ hostname: "127.0.0.1", port: 0, ca: ca.certPem });
+  listener.setIdentity(await testIdentity(ca, "dave"));
   const server = new PieceServer(listener, { files: served, grantKey: () => verify });
   const sign = (g: Partial<Grant>, key = signer) =>
     signGrant(key, {
       user: "carol",
+      id: me.keyId,
       group: "g1",
       name: "",
       sha1: "",
       exp: Date.now() + 60_000,
       ...g,
     });
-  return { dir, files, sign, forger, signer, server, port: listener.addr.port };
+  const port = listener.addr.port;
+  return { dir, files, sign, forger, signer, server, port, ca: ca.certPem, me };
 }
 
 async function tearDown(fx: Fixture): Promise<void> {
@@ -86,8 +98,8 @@ async function tearDown(fx: Fixture): Promise<void> {
  * (The connection is not half-closed: the server treats end of input as the end of the
  * connection and drops answers still queued.)
  */
-async function exchange(port: number, chunks: Uint8Array[], want: number) {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+async function exchange(fx: Fixture, chunks: Uint8Array[], want: number) {
+  const conn = await dialAs(fx.ca, fx.port, fx.me);
   const got: Frame[] = [];
   let reset = false;
   let closed = false;
@@ -150,6 +162,8 @@ const helloPlan = fc.oneof(
         "wrongSha" as const,
         "unserved" as const,
         "noGrant" as const,
+        "otherUser" as const,
+        "otherKey" as const,
       ),
       f: which,
     }),
@@ -230,6 +244,13 @@ async function helloBytes(fx: Fixture, p: HelloPlan): Promise<Uint8Array> {
     }
     case "noGrant":
       return encodeJson({ t: "hello", ...claim });
+    // Good grants, but issued to another identity than the one the requester's certificate shows.
+    case "otherUser":
+      return hello(await fx.sign({ ...claim, user: "mallory" }));
+    case "otherKey":
+      return hello(
+        await fx.sign({ ...claim, id: (await testIdentity(CA_OF_NOBODY, "carol")).keyId }),
+      );
     case "junkGrant":
       return hello(p.grant);
   }
@@ -309,7 +330,7 @@ async function fetchAll(fx: Fixture): Promise<void> {
   const hello = encodeJson({ t: "hello", ...claimOf(file), grant: await fx.sign(claimOf(file)) });
   const gets = [0, 1, 2].map((p) => encodeJson({ t: "get", tag: 100 + p, piece: p }));
   const want = expected(fx, "full", decode(concat([hello, ...gets])).frames);
-  const { got } = await exchange(fx.port, [hello, ...gets], want.length);
+  const { got } = await exchange(fx, [hello, ...gets], want.length);
   assert.deepEqual(summary(got), want);
 }
 
@@ -344,7 +365,7 @@ Deno.test("piece server: no file byte without a valid grant, and hostile input n
         const { frames, malformed } = decode(bytes);
         const want = expected(fx, valid, frames);
         const [{ got, reset }] = await Promise.all([
-          exchange(fx.port, [hello, ...rest], want.length),
+          exchange(fx, [hello, ...rest], want.length),
           fetchAll(fx),
         ]);
         const seen = summary(got);
@@ -386,7 +407,7 @@ Deno.test("piece server: a validly signed grant that is not a JSON object is ref
       // Authentic (signed with the trackers' key) but not a grant object.
       const grant = await signText(fx.signer, JSON.stringify(value));
       const hello = encodeJson({ t: "hello", ...claim, grant });
-      const { got } = await exchange(fx.port, [hello], 1);
+      const { got } = await exchange(fx, [hello], 1);
       assert.deepEqual(summary(got), [{ t: "error" }], `grant text ${grant.grant}`);
     }
     await fetchAll(fx);

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import type { Grant } from "../../shared/grant.ts";
+import { positionSerial } from "../../shared/tls/serial.ts";
 import { KEEP_MS, RevokedGrants } from "./revoked_grants.ts";
 
 const grant = (over: Partial<Grant> = {}): Grant => ({
   user: "bob",
+  id: "a2V5",
   group: "g1",
   name: "a.bin",
   sha1: "0".repeat(40),
@@ -62,4 +64,29 @@ Deno.test("RevokedGrants: after a split brain, a revocation of the higher epoch 
   assert.equal(r.voids(grant({ idx: 1400, ep: 3 })), true, "issued by the losing side");
   assert.equal(r.voids(grant({ idx: 1100, ep: 4 })), true);
   assert.equal(r.voids(grant({ idx: 1300, ep: 4 })), false, "issued after the revocation");
+});
+
+Deno.test("RevokedGrants voids the identities of a logged-out user issued before the logout only", () => {
+  const r = new RevokedGrants();
+  r.add({
+    revocations: [{ index: 20, ep: 1, user: "bob" }, {
+      index: 30,
+      ep: 1,
+      user: "carol",
+      group: "g1",
+    }],
+    floor: 0,
+  }, 0);
+  const cert = (name: string, ep: number, idx: number) => ({
+    name,
+    serial: positionSerial({ ep, idx }),
+  });
+  assert.equal(r.voidsIdentity(cert("bob", 1, 19)), true);
+  assert.equal(r.voidsIdentity(cert("bob", 0, 99)), true); // an earlier epoch comes before
+  assert.equal(r.voidsIdentity(cert("bob", 1, 20)), false); // certified at a later login
+  assert.equal(r.voidsIdentity(cert("alice", 1, 19)), false);
+  // Leaving a group ends the grants of that group, not the identity.
+  assert.equal(r.voidsIdentity(cert("carol", 1, 19)), false);
+  // A serial that names no log position is never void.
+  assert.equal(r.voidsIdentity({ name: "bob", serial: "0a01" }), false);
 });

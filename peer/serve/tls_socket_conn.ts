@@ -90,6 +90,11 @@ export class TlsSocketConn implements Deno.Conn {
     return new Promise((resolve) => this.#socket.end(resolve));
   }
 
+  /** Sends small writes at once (no Nagle delay); FramedConn turns it on. */
+  setNoDelay(noDelay = true): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
   /** Keeps the event loop alive while the socket is open. */
   ref(): void {
     this.#socket.ref();
