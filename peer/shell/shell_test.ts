@@ -7,10 +7,23 @@ import type { Endpoint } from "../../shared/tracker_info.ts";
 import { SessionStore } from "../store/session_store.ts";
 import { humanSize, PROMPT, runShell } from "./shell.ts";
 import { TrackerClient, type TrackerResult } from "../tracker_client/tracker_client.ts";
+import { testCa, testIdentity } from "../serve/_test_identities.ts";
 
 type Args = Record<string, string>;
 
 const SHA1 = "ab".repeat(20);
+/** The mini tracker's CA and certificate, for TLS as with a real tracker. */
+const CA = await testCa();
+const TRACKER_CERT = await testIdentity(CA, "tracker 1");
+/** What the mini tracker certifies at login (the identity below takes it as it is). */
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+/** A peer identity that takes whatever certificate it is given. */
+const IDENTITY = {
+  pubkey: "a2V5",
+  take: () => Promise.resolve(),
+  renew: () => Promise.resolve(),
+  drop: () => {},
+};
 const FILE = { name: "movie.mkv", size: 3 * 1024 ** 3, sha1: SHA1, seeders: 2, partial: 1 };
 
 /** A tiny in-memory tracker: just enough of the command set to drive the shell. */
@@ -31,7 +44,7 @@ class MiniTracker {
       if (this.users.get(a.user!) !== a.password) return fail(`wrong password for ${a.user}`);
       const token = `tok-${++this.#next}`;
       this.sessions.set(token, a.user!);
-      return { ok: true, data: { user: a.user, token } };
+      return { ok: true, data: { user: a.user, token, cert: CERT } };
     }
     const me = this.sessions.get(token ?? "");
     if (!me) return fail("not logged in");
@@ -83,7 +96,8 @@ interface Peer {
 
 async function withPeer(fn: (peer: Peer) => Promise<void>, trackerAt?: Endpoint): Promise<void> {
   const tracker = new MiniTracker();
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { cert, key } = TRACKER_CERT;
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
   const dir = await Deno.makeTempDir({ prefix: "shoal-shell-test-" });
   const conns: FramedConn[] = [];
   const serving: Promise<void>[] = [];
@@ -105,11 +119,16 @@ async function withPeer(fn: (peer: Peer) => Promise<void>, trackerAt?: Endpoint)
   const store = new SessionStore(dir);
   const run = async (script: string, interactive = false) => {
     const lines: string[] = [];
-    const client = new TrackerClient({ trackers: [endpoint, endpoint], failoverDeadlineMs: 500 });
+    const client = new TrackerClient({
+      trackers: [endpoint, endpoint],
+      ca: CA.certPem,
+      failoverDeadlineMs: 500,
+    });
     const output = (line: string) => lines.push(line);
     const addr = "127.0.0.1:6001";
     try {
-      await runShell({ input: input(script), output, client, addr, store, interactive });
+      const identity = IDENTITY;
+      await runShell({ input: input(script), output, client, addr, identity, store, interactive });
     } finally {
       await client.close();
     }
@@ -295,7 +314,7 @@ Deno.test("runShell() never throws and prints at most one error line per input l
     fc.asyncProperty(commandLine, async (line) => {
       const out: string[] = [];
       client.token = "t";
-      const opts = { client, store, addr: "127.0.0.1:1", interactive: false };
+      const opts = { client, store, addr: "127.0.0.1:1", identity: IDENTITY, interactive: false };
       await runShell({ ...opts, input: input(line), output: (l) => out.push(l) });
       assert.ok(out.every((l) => !l.includes("\n")));
       if (out.some((l) => l.startsWith("error: "))) assert.equal(out.length, 1);
