@@ -226,8 +226,10 @@ Deno.test({
         const session = JSON.parse(await Deno.readTextFile(`${sh.stateDir}/session.json`));
         return String(session.token);
       }));
+      for (const t of tokens) assert.ok(t.length >= 16, `a session token "${t}" to look for`);
       await delay(200);
-      const pcap = await capture.stop();
+      const { pcap, dropped } = await capture.stop();
+      assert.equal(dropped, 0, "packets the kernel dropped from the capture");
       assert.ok(pcap.length > data.length, `the capture holds ${pcap.length} bytes: too few`);
       const secrets: [string, string][] = [
         ["alice's password", password("alice")],

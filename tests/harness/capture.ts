@@ -8,6 +8,12 @@
 const START_TIMEOUT_MS = 10_000;
 /** How long tcpdump may take to flush and exit after SIGTERM. */
 const STOP_TIMEOUT_MS = 10_000;
+/** The file must stop growing for this long before the capture stops (tcpdump caught up). */
+const SETTLE_MS = 500;
+/** The most time given to tcpdump to catch up. */
+const SETTLE_TIMEOUT_MS = 15_000;
+/** The kernel's capture buffer, KiB. */
+const CAPTURE_BUFFER_KIB = 256 * 1024;
 /** Bytes of a run of the file that must not appear in the capture. */
 export const RUN_BYTES = 32;
 /** A run of RUN_BYTES always holds one block of this many bytes aligned in the file. */
@@ -54,7 +60,12 @@ export class Capture {
       // -Z root: tcpdump would otherwise write the file as its own user, which
       // may not enter the run's temporary folder.
       child = new Deno.Command("tcpdump", {
-        args: ["-i", "lo", "-U", "-n", "-s", "0", "-Z", "root", "-w", path, filter],
+        args: [
+          // -U: each packet is written as it is read, so the file shows how far tcpdump got.
+          ...["-i", "lo", "-U", "-n", "-s", "0", "-Z", "root", "-w", path],
+          // A large kernel buffer (KiB): a loopback download outruns tcpdump's writes.
+          ...["-B", String(CAPTURE_BUFFER_KIB), filter],
+        ],
         stdin: "null",
         stdout: "null",
         stderr: "piped",
@@ -89,8 +100,19 @@ export class Capture {
     return new Capture(path, child, stderr);
   }
 
-  /** Stops the capture and returns the pcap file's bytes. */
-  async stop(): Promise<Uint8Array> {
+  /**
+   * Waits until tcpdump has written what the kernel holds for it (the file
+   * stops growing: on SIGTERM it would drop that), stops the capture, and
+   * returns the pcap file's bytes and how many packets the kernel dropped.
+   */
+  async stop(): Promise<{ pcap: Uint8Array; dropped: number }> {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (let size = -1; Date.now() < deadline;) {
+      const now = await Deno.stat(this.path).then((s) => s.size, () => 0);
+      if (now === size) break;
+      size = now;
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    }
     try {
       this.#child.kill("SIGTERM");
     } catch { /* gone */ }
@@ -100,8 +122,9 @@ export class Capture {
       } catch { /* gone */ }
     }, STOP_TIMEOUT_MS);
     await this.#child.status.finally(() => clearTimeout(timer));
-    await this.#stderr;
-    return await Deno.readFile(this.path);
+    const said = await this.#stderr;
+    const dropped = Number(/(\d+) packets? dropped by kernel/.exec(said)?.[1] ?? "0");
+    return { pcap: await Deno.readFile(this.path), dropped };
   }
 }
 
