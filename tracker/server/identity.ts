@@ -13,13 +13,12 @@ import { parseEndpoint } from "../../shared/tracker_info.ts";
 import type { Request } from "../state/commands.ts";
 import type { Result } from "../state/ops.ts";
 import type { TrackerState } from "../state/state.ts";
-import { CERT_BACKDATE_MS } from "./tracker_cert.ts";
+import { CERT_BACKDATE_MS, isIpLiteral } from "./tracker_cert.ts";
 
 /** The refusal of a login or renew_cert without a usable public key. */
 export const BAD_PUBKEY = "pubkey must be a base64 Ed25519 public key (SPKI)";
 /** Longest `pubkey` accepted (an Ed25519 SPKI is 44 bytes, 60 in base64). */
 const MAX_PUBKEY_CHARS = 256;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** Thrown when a login or renew_cert has no usable public key. */
 export class BadPubkey extends Error {
@@ -89,5 +88,5 @@ export class IdentityIssuer {
 /** The IP of an `ip:port` address, as a certificate names it (none for a host name). */
 function ipsOf(addr: string): string[] {
   const host = parseEndpoint(addr).hostname;
-  return IPV4.test(host) || host.includes(":") ? [host] : [];
+  return isIpLiteral(host) ? [host] : [];
 }

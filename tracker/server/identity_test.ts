@@ -57,4 +57,8 @@ Deno.test("trackerIdentity() names tracker n and its IP for a year, signed by th
   assert.ok(info.notAfter.getTime() >= NOW + 364 * 24 * 3600_000);
   assert.ok(await signedBy(id.cert, ca.certPem, new Date(NOW)));
   assert.match(id.key, /^-----BEGIN PRIVATE KEY-----/);
+  await assert.rejects(
+    trackerIdentity(ca, { n: 1, ip: "localhost" }),
+    /tracker 1's address localhost must be an IP address/,
+  );
 });
