@@ -23,6 +23,8 @@ const logger = log("peer", "identity");
 
 /** How long a peer waits to try a failed renewal again. */
 export const RENEW_RETRY_MS = 10_000;
+/** The shortest wait before a renewal, whatever the certificate's dates say (no busy loop). */
+const MIN_RENEW_DELAY_MS = 1000;
 
 /** The trackers' certificate is not one this peer can use. */
 export class IdentityError extends Error {
@@ -163,7 +165,7 @@ export class PeerIdentity {
         if (left > 0) this.#schedule(Math.min(RENEW_RETRY_MS, left));
         else this.drop();
       });
-    }, Math.max(0, delayMs));
+    }, Math.max(MIN_RENEW_DELAY_MS, delayMs));
     Deno.unrefTimer(this.#timer);
   }
 
