@@ -28,7 +28,11 @@ async function greeter(ca: string) {
       conn.close();
     }
   })();
-  return { listener, names, port: listener.addr.port, serving };
+  const close = async () => {
+    listener.close();
+    await serving;
+  };
+  return { listener, names, port: listener.addr.port, close };
 }
 
 Deno.test("piece listener: refuses every handshake until it has an identity, and after it drops it", async () => {
@@ -49,8 +53,7 @@ Deno.test("piece listener: refuses every handshake until it has an identity, and
     after.close();
     assert.deepEqual(g.names, ["alice"]);
   } finally {
-    g.listener.close();
-    await g.serving;
+    await g.close();
   }
 });
 
@@ -82,8 +85,7 @@ Deno.test("piece listener: no byte for a client without a certificate, with anot
     );
     assert.deepEqual(g.names, ["al"]);
   } finally {
-    g.listener.close();
-    await g.serving;
+    await g.close();
   }
 });
 
@@ -108,8 +110,7 @@ Deno.test("piece listener: a plaintext client gets at most a TLS alert record, t
     assert.ok(got.length <= 7, `${got.length} bytes`);
     assert.deepEqual(g.names, []);
   } finally {
-    g.listener.close();
-    await g.serving;
+    await g.close();
   }
 });
 
