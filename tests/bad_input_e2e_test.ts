@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { DEFAULT_PARTIAL_TIMEOUT_MS } from "../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../shared/constants.ts";
 import { encodeJson, type Message } from "../shared/frame.ts";
+import { TEST_PUBKEY } from "./harness/identity.ts";
 import { TrackerPair } from "./harness/tracker_pair.ts";
 import { delay, waitFor } from "./harness/wait.ts";
 import { RawClient, type RawEvent } from "./_raw_client.ts";
@@ -50,7 +51,12 @@ async function goodClient(pair: TrackerPair): Promise<{ raw: RawClient; check():
   const raw = await RawClient.connect(pair.endpoints[0], await pair.ca());
   const created = await raw.request("create_user", { user: "good", password: "pw" });
   assert.equal(created.ok, true, JSON.stringify(created));
-  const login = await raw.request("login", { user: "good", password: "pw", addr: "127.0.0.1:9" });
+  const login = await raw.request("login", {
+    user: "good",
+    password: "pw",
+    addr: "127.0.0.1:9",
+    pubkey: TEST_PUBKEY,
+  });
   const token = String((login.data as Record<string, unknown>).token);
   return {
     raw,

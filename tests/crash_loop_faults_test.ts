@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
 import type { TrackerClient, TrackerResult } from "../peer/tracker_client/tracker_client.ts";
+import { TEST_PUBKEY } from "./harness/identity.ts";
 import { TrackerPair } from "./harness/tracker_pair.ts";
 import { delay, waitFor } from "./harness/wait.ts";
 import { prng } from "./_prng.ts";
@@ -108,7 +109,12 @@ async function writer(
     return null;
   };
   const login = async (user: string) => {
-    const data = await write("login", { user, password: `pw-${user}`, addr: book.nextAddr() });
+    const data = await write("login", {
+      user,
+      password: `pw-${user}`,
+      addr: book.nextAddr(),
+      pubkey: TEST_PUBKEY,
+    });
     if (!data) return null;
     e.sessions.set(user, String(data.token));
     return String(data.token);
@@ -228,7 +234,7 @@ async function probePrimary(pair: Pair, book: Book): Promise<number> {
   assert.equal(created?.ok, true, JSON.stringify(created));
   const [login] = await requestAll(client, [{
     cmd: "login",
-    args: { user: "checker", password: "pw-checker", addr: book.nextAddr() },
+    args: { user: "checker", password: "pw-checker", addr: book.nextAddr(), pubkey: TEST_PUBKEY },
   }]);
   assert.ok(login?.ok, JSON.stringify(login));
   const [list] = await requestAll(client, [{

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Message } from "../shared/frame.ts";
+import { TEST_PUBKEY } from "./harness/identity.ts";
 import { TrackerPair } from "./harness/tracker_pair.ts";
 import { RawClient } from "./_raw_client.ts";
 
@@ -41,6 +42,7 @@ async function assertUsersOn(pair: TrackerPair, n: 1 | 2, users: string[]): Prom
       user: "never-created",
       password: "x",
       addr: "127.0.0.1:9",
+      pubkey: TEST_PUBKEY,
     });
     assert.equal(control.error, "no user never-created");
   } finally {
@@ -73,7 +75,12 @@ async function writeOnce(pair: TrackerPair, n: 1 | 2): Promise<SentWrite[]> {
       return answer.data as Record<string, unknown>;
     };
     await send("create_user", { user: "resent", password: "pw" });
-    const { token } = await send("login", { user: "resent", password: "pw", addr: "127.0.0.1:7" });
+    const { token } = await send("login", {
+      user: "resent",
+      password: "pw",
+      addr: "127.0.0.1:7",
+      pubkey: TEST_PUBKEY,
+    });
     await send("create_group", { group: "resent-group" }, String(token));
     return sent;
   } finally {
@@ -106,6 +113,7 @@ async function loginOn(pair: TrackerPair, n: 1 | 2, user: string): Promise<strin
       user,
       password: password(user),
       addr: "127.0.0.1:9",
+      pubkey: TEST_PUBKEY,
     });
     assert.equal(res.ok, true, `login ${user} on tracker ${n}: ${JSON.stringify(res)}`);
     return String((res.data as Record<string, unknown>).token);
@@ -254,6 +262,7 @@ Deno.test("primary answers a write only once the secondary has it, or has been d
       user: "ann",
       password: "pw",
       addr: "127.0.0.1:7",
+      pubkey: TEST_PUBKEY,
     });
     assert.equal(login.ok, true);
     client.token = String(login.ok && login.data.token);

@@ -44,6 +44,7 @@ import { caPathFor, readCa } from "../shared/tls/ca_file.ts";
 import { readTrackerInfo } from "../shared/tracker_info.ts";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
+import { TEST_PUBKEY } from "./harness/identity.ts";
 import { inNetns, Testbed } from "./harness/netns.ts";
 import { ShoalProcess } from "./harness/process.ts";
 import { PeerShell, type ShellOptions } from "./harness/shell.ts";
@@ -619,9 +620,11 @@ async function writerMain(infoPath: string): Promise<void> {
       const req = JSON.parse(buf.slice(0, i));
       buf = buf.slice(i + 1);
       client.token = req.token ?? undefined;
+      // Every login sends an identity key, as a peer does.
+      const args = req.cmd === "login" ? { pubkey: TEST_PUBKEY, ...req.args } : req.args;
       let answer;
       try {
-        answer = await client.request(req.cmd, req.args);
+        answer = await client.request(req.cmd, args);
       } catch (err) {
         answer = { ok: false, error: String(err) };
       }
