@@ -10,10 +10,10 @@
  * replaces the old one for the handshakes that follow; open connections go on.
  */
 import tls from "node:tls";
-import { type CertInfo, certInfo } from "../../shared/tls/cert_info.ts";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { TlsSocketConn } from "./tls_socket_conn.ts";
+import { type PeerCert, peerCert } from "./peer_cert.ts";
 
 const logger = log("peer", "server");
 
@@ -24,7 +24,7 @@ export const HANDSHAKE_TIMEOUT_MS = 5000;
 export interface Accepted {
   conn: Deno.Conn;
   /** The downloader's identity: the user its certificate names and its key. */
-  peer: CertInfo;
+  peer: PeerCert;
 }
 
 /** This peer's own certificate and key (PEM), shown to downloaders. */
@@ -129,14 +129,13 @@ export class PieceListener implements AsyncIterable<Accepted> {
     }
   }
 
-  async #admit(socket: tls.TLSSocket): Promise<void> {
+  #admit(socket: tls.TLSSocket): void {
     const conn = new TlsSocketConn(socket);
     // Without it, an answer waits behind the session tickets until the client acknowledges them.
     conn.setNoDelay(true);
-    let peer: CertInfo;
+    let peer: PeerCert;
     try {
-      const raw = socket.getPeerCertificate().raw;
-      peer = await certInfo(new Uint8Array(raw));
+      peer = peerCert(socket.getPeerCertificate().raw);
     } catch (err) {
       logger.warn("Closing {remote}: unreadable client certificate ({error})", {
         remote: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,

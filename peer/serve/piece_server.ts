@@ -29,10 +29,10 @@ import { type Grant, type RevocationNews, verifyGrant } from "../../shared/grant
 import { readFullySync } from "../../shared/read_fully.ts";
 import { hasBit } from "../../shared/bitfield.ts";
 import { log } from "../../shared/log.ts";
-import type { CertInfo } from "../../shared/tls/cert_info.ts";
 import type { ServedFile, ServedFiles } from "./served_files.ts";
 import { RevokedGrants } from "./revoked_grants.ts";
 import type { Accepted } from "./piece_listener.ts";
+import type { PeerCert } from "./peer_cert.ts";
 
 const logger = log("peer", "server");
 
@@ -97,7 +97,7 @@ export class PieceServer {
   #conns = new Set<FramedConn>();
   #perHost = new Map<string, number>();
   /** The grant each admitted connection is served under, and the identity it was shown by. */
-  #grants = new Map<FramedConn, { grant: Grant; peer: CertInfo }>();
+  #grants = new Map<FramedConn, { grant: Grant; peer: PeerCert }>();
   #revoked = new RevokedGrants();
   #done: Promise<void>;
 
@@ -137,11 +137,11 @@ export class PieceServer {
   }
 
   /** Whether a grant, or the identity that shows it (its user logged out since), is revoked. */
-  #voids(grant: Grant, peer: CertInfo): boolean {
+  #voids(grant: Grant, peer: PeerCert): boolean {
     return this.#revoked.voids(grant) || this.#revoked.voidsIdentity(peer);
   }
 
-  #closeWhere(match: (g: Grant, peer: CertInfo) => boolean, why: string): void {
+  #closeWhere(match: (g: Grant, peer: PeerCert) => boolean, why: string): void {
     for (const [fc, { grant: g, peer }] of this.#grants) {
       if (!match(g, peer)) continue;
       logger.info("Closing {remote} ({user}, {name}): {why}", {
@@ -187,7 +187,7 @@ export class PieceServer {
     }
   }
 
-  async #serve(fc: FramedConn, peer: CertInfo): Promise<void> {
+  async #serve(fc: FramedConn, peer: PeerCert): Promise<void> {
     const frames = fc.frames();
     const helloTimer = setTimeout(() => fc.close(), HELLO_TIMEOUT_MS);
     const first = await frames.next().finally(() => clearTimeout(helloTimer));
@@ -233,7 +233,7 @@ export class PieceServer {
     await reader;
   }
 
-  async #admit(fc: FramedConn, first: Message, peer: CertInfo): Promise<ServedFile | null> {
+  async #admit(fc: FramedConn, first: Message, peer: PeerCert): Promise<ServedFile | null> {
     const refuse = async (error: string) => {
       logger.warn("Refused {remote}: {error}", { remote: fc.remote, error });
       await fc.send(errorNotice(error)).catch(() => {});
