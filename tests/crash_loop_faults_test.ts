@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import type { StateSnapshot } from "../tracker/state/state.ts";
 import { Store } from "../tracker/store/store.ts";
 import type { TrackerClient, TrackerResult } from "../peer/tracker_client/tracker_client.ts";
-import { TEST_PUBKEY } from "./harness/identity.ts";
+import { TEST_KEY_ID, TEST_PUBKEY } from "./harness/identity.ts";
 import { TrackerPair } from "./harness/tracker_pair.ts";
 import { delay, waitFor } from "./harness/wait.ts";
 import { prng } from "./_prng.ts";
@@ -267,7 +267,7 @@ async function probePrimary(pair: Pair, book: Book): Promise<number> {
     client,
     files.map((f) => ({
       cmd: "lookup_file",
-      args: { group: f.group, name: f.name },
+      args: { group: f.group, name: f.name, id: TEST_KEY_ID },
       token: e.sessions.get([...f.sources][0]!),
     })),
   );
