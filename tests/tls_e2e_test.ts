@@ -227,7 +227,10 @@ Deno.test({
         return String(session.token);
       }));
       for (const t of tokens) assert.ok(t.length >= 16, `a session token "${t}" to look for`);
-      await delay(200);
+      // The session is over: stop its traffic, so the capture can catch up and stop.
+      for (const sh of shells) await sh.kill();
+      await pair.kill(1);
+      await pair.kill(2);
       const { pcap, dropped } = await capture.stop();
       assert.equal(dropped, 0, "packets the kernel dropped from the capture");
       assert.ok(pcap.length > data.length, `the capture holds ${pcap.length} bytes: too few`);

@@ -61,8 +61,10 @@ export class Capture {
       // may not enter the run's temporary folder.
       child = new Deno.Command("tcpdump", {
         args: [
-          // -U: each packet is written as it is read, so the file shows how far tcpdump got.
-          ...["-i", "lo", "-U", "-n", "-s", "0", "-Z", "root", "-w", path],
+          // --immediate-mode: packets reach tcpdump as they come, not in blocks that a
+          // stop would drop; -U: each is written as it is read, so the file shows
+          // how far tcpdump got.
+          ...["-i", "lo", "--immediate-mode", "-U", "-n", "-s", "0", "-Z", "root", "-w", path],
           // A large kernel buffer (KiB): a loopback download outruns tcpdump's writes.
           ...["-B", String(CAPTURE_BUFFER_KIB), filter],
         ],
@@ -102,7 +104,8 @@ export class Capture {
 
   /**
    * Waits until tcpdump has written what the kernel holds for it (the file
-   * stops growing: on SIGTERM it would drop that), stops the capture, and
+   * stops growing, so stop the traffic first: on SIGTERM it would drop what
+   * it has not read), stops the capture, and
    * returns the pcap file's bytes and how many packets the kernel dropped.
    */
   async stop(): Promise<{ pcap: Uint8Array; dropped: number }> {
