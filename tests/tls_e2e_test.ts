@@ -227,6 +227,9 @@ Deno.test({
         return String(session.token);
       }));
       for (const t of tokens) assert.ok(t.length >= 16, `a session token "${t}" to look for`);
+      // Control: bytes sent in the clear on these ports do show in the capture.
+      const marker = `capture-control-${crypto.randomUUID()}`;
+      await plaintext(pair.endpoints[0], encoder.encode(marker));
       // The session is over: stop its traffic, so the capture can catch up and stop.
       for (const sh of shells) await sh.kill();
       await pair.kill(1);
@@ -234,6 +237,7 @@ Deno.test({
       const { pcap, dropped } = await capture.stop();
       assert.equal(dropped, 0, "packets the kernel dropped from the capture");
       assert.ok(pcap.length > data.length, `the capture holds ${pcap.length} bytes: too few`);
+      assert.ok(indexOfBytes(pcap, encoder.encode(marker)) >= 0, "the control bytes were captured");
       const secrets: [string, string][] = [
         ["alice's password", password("alice")],
         ["bob's password", password("bob")],
