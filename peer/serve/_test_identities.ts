@@ -20,11 +20,14 @@ export function testCa(): Promise<ClusterCa> {
   return deriveCa(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** An identity for `name` at 127.0.0.1, valid from `from` to `to` (default: now ± an hour). */
+/**
+ * An identity for `name` at 127.0.0.1, valid from `from` to `to` (default:
+ * now ± an hour), with a random serial unless one is given.
+ */
 export async function testIdentity(
   ca: ClusterCa,
   name: string,
-  valid: { from?: number; to?: number } = {},
+  valid: { from?: number; to?: number; serial?: string } = {},
 ): Promise<TestIdentity> {
   const kp = await newKeyPair();
   const now = Date.now();
@@ -34,7 +37,7 @@ export async function testIdentity(
     ips: ["127.0.0.1"],
     notBefore: new Date(valid.from ?? now - HOUR),
     notAfter: new Date(valid.to ?? now + HOUR),
-    serial: Array.from(
+    serial: valid.serial ?? Array.from(
       crypto.getRandomValues(new Uint8Array(8)),
       (b) => b.toString(16).padStart(2, "0"),
     ).join(""),
