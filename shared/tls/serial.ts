@@ -21,14 +21,19 @@ export interface LogPosition {
   idx: number;
 }
 
-/** The serial of a certificate issued at `at`. */
-export function positionSerial(at: LogPosition): string {
+/**
+ * The serial of a certificate issued at `at`; its last 8 bytes are `tail`
+ * when given (a login's certificate is made the same every time), else random.
+ */
+export function positionSerial(at: LogPosition, tail?: Uint8Array): string {
   if (!inRange(at.ep, MAX_EPOCH) || !inRange(at.idx, MAX_INDEX)) {
     throw new RangeError(`log position ${at.ep}/${at.idx} does not fit a serial`);
   }
   return MARK + at.ep.toString(16).padStart(EPOCH_DIGITS, "0") +
     at.idx.toString(16).padStart(INDEX_DIGITS, "0") +
-    bytesToHex(crypto.getRandomValues(new Uint8Array(RANDOM_BYTES)));
+    bytesToHex(
+      tail?.slice(0, RANDOM_BYTES) ?? crypto.getRandomValues(new Uint8Array(RANDOM_BYTES)),
+    );
 }
 
 /** The log position a serial from {@linkcode positionSerial} names, or null for any other serial. */

@@ -16,7 +16,15 @@ export class LinkMessageError extends Error {
 }
 
 /** A field's type: `pieces` is a list of piece numbers, `strings` a list of strings, `?` optional. */
-type Field = "string" | "number" | "boolean" | "pieces" | "strings" | "string?" | "boolean?";
+type Field =
+  | "string"
+  | "number"
+  | "boolean"
+  | "pieces"
+  | "strings"
+  | "string?"
+  | "number?"
+  | "boolean?";
 type Shape = Record<string, Field>;
 
 /** The fields that describe a shared file, in a share_file op and in a snapshot. */
@@ -78,6 +86,8 @@ function fieldOk(v: unknown, type: Field): boolean {
       return Array.isArray(v) && v.every((s) => typeof s === "string");
     case "string?":
       return v === undefined || typeof v === "string";
+    case "number?":
+      return v === undefined || (typeof v === "number" && Number.isFinite(v));
     case "boolean?":
       return v === undefined || typeof v === "boolean";
     case "string":
@@ -141,6 +151,8 @@ const SESSION: Shape = {
   user: "string",
   addr: "string",
   at: "number",
+  ep: "number?",
+  idx: "number?",
   away: "boolean?",
 };
 const GROUP: Shape = {

@@ -61,26 +61,37 @@ export class IdentityIssuer {
       if (err instanceof BadPubkey) return { ok: false, error: err.message };
       throw err;
     }
-    const cert = await this.issue({ publicKey, user: session.user, addr: session.addr }, {
-      ep: state.epoch,
-      idx: state.index,
-    });
+    // A login's certificate follows from its log entry alone (Ed25519 signs
+    // deterministically), so a re-sent login gets the same answer from either
+    // tracker; a renewal is issued now.
+    const login = req.cmd === "login" && session.idx !== undefined && session.ep !== undefined;
+    const who = { publicKey, user: session.user, addr: session.addr };
+    const cert = login
+      ? await this.issue(who, { ep: session.ep!, idx: session.idx! }, session.at, true)
+      : await this.issue(who, { ep: state.epoch, idx: state.index });
     return { ok: true, data: req.cmd === "login" ? { ...r.data, cert } : { cert } };
   }
 
-  /** A certificate for `user` at peer address `addr`, issued at log position `at`. */
-  issue(
+  /** A certificate for `user` at peer address `addr`, issued at log position `at` and time `now`. */
+  async issue(
     who: { publicKey: CryptoKey; user: string; addr: string },
     at: { ep: number; idx: number },
+    now = this.#now(),
+    fixed = false,
   ): Promise<string> {
-    const now = this.#now();
-    return issueCert(this.#ca, {
+    // A fixed serial's tail comes from the key, so one login gives one certificate.
+    const tail = fixed
+      ? new Uint8Array(
+        await crypto.subtle.digest("SHA-256", await crypto.subtle.exportKey("spki", who.publicKey)),
+      )
+      : undefined;
+    return await issueCert(this.#ca, {
       publicKey: who.publicKey,
       name: who.user,
       ips: ipsOf(who.addr),
       notBefore: new Date(now - CERT_BACKDATE_MS),
       notAfter: new Date(now + IDENTITY_TTL_MS),
-      serial: positionSerial(at),
+      serial: positionSerial(at, tail),
     });
   }
 }

@@ -23,6 +23,12 @@ export interface Session {
   addr: string;
   at: number;
   /**
+   * Where in the log the login was applied (epoch and index), so that its
+   * identity certificate is the same whoever issues it and whenever.
+   */
+  ep?: number;
+  idx?: number;
+  /**
    * True while the peer is stopped but keeps its session (it quit without
    * logging out): its offers stay registered but lookups leave it out.
    */

@@ -144,6 +144,8 @@ export class TrackerState {
     const result = this.#applyOp(entry.op);
     this.index = entry.index;
     this.epoch = entry.epoch;
+    const session = entry.op.kind === "login" ? this.sessions.get(entry.op.token) : undefined;
+    if (session) Object.assign(session, { ep: entry.epoch, idx: entry.index });
     if (entry.reqId !== undefined) {
       this.#dedup.set(entry.reqId, result);
       if (this.#dedup.size > DEDUP_LIMIT) {
