@@ -80,7 +80,8 @@ function allowed(folder: string): string[] | null {
   } catch {
     return null;
   }
-  const line = text.match(/May import:([^\n]*(?:\n \*\s+[^\n@]*)*)/);
+  // The list runs from "May import:" to the end of its paragraph (a blank ` *` line).
+  const line = text.match(/May import:([^\n]*(?:\n \* +[^\n@ ][^\n]*)*)/);
   if (!line) return null;
   return [...line[1]!.matchAll(/`?([a-z_]+(?:\/[a-z_]+)*\/)`?/g)].map((m) => m[1]!);
 }
@@ -107,6 +108,8 @@ const FOLDERS = ["peer", "tracker"].flatMap((role) =>
     `${role}/${e.name}`
   )
 );
+/** The folder whose rules a library file follows: its own, or the nearest above it that has them. */
+const folderOf = (file: string) => FOLDERS.find((d) => file.startsWith(`${d}/`));
 
 Deno.test("every folder of peer/ and tracker/ says what it holds and what it may import", () => {
   const missing = FOLDERS.filter((d) => allowed(d) === null);
@@ -117,12 +120,26 @@ Deno.test("a library file imports only its own folder and what its folder's mod.
   const wrong: string[] = [];
   for (const folder of FOLDERS) {
     const may = allowed(folder) ?? [];
-    for (const file of library.filter((f) => dirname(f) === folder)) {
+    for (const file of library.filter((f) => folderOf(f) === folder)) {
       for (const target of graph.get(file) ?? []) {
-        const ok = dirname(target) === folder ||
+        const ok = target.startsWith(`${folder}/`) ||
           may.some((m) => target.startsWith(m));
         if (!ok) wrong.push(`${file} -> ${target}`);
       }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("shared/ imports nothing of peer/ or tracker/, and peer/ and tracker/ nothing of each other", () => {
+  const wrong: string[] = [];
+  for (const file of library) {
+    for (const target of graph.get(file) ?? []) {
+      const crossing = (file.startsWith("shared/") && /^(peer|tracker)\//.test(target)) ||
+        (file.startsWith("peer/") && target.startsWith("tracker/")) ||
+        (file.startsWith("tracker/") && target.startsWith("peer/")) ||
+        (LIBRARY.some((p) => file.startsWith(p)) && /^(tests|bench|demo)\//.test(target));
+      if (crossing) wrong.push(`${file} -> ${target}`);
     }
   }
   assert.deepEqual(wrong, []);

@@ -3,11 +3,13 @@
  * timers): each step is one event in and the actions expected out.
  */
 import assert from "node:assert/strict";
+import { encodeBase64 } from "../../shared/base64.ts";
 import { emptyBitfield, setBit } from "../../shared/bitfield.ts";
 import { parseEndpoint } from "../../shared/tracker_info.ts";
-import { DownloadSession } from "./session.ts";
+import { SOURCE_STALL_MS } from "./request_planner.ts";
+import { DownloadSession, PARTIAL_REFRESH_MS, REFRESH_INTERVAL_MS } from "./session.ts";
 import type { SessionAction, SessionEvent } from "./session_events.ts";
-import { BACKOFF_BASE_MS, BACKOFF_MAX_MS } from "./sources.ts";
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, IN_FLIGHT_BUDGET, MIN_DEPTH } from "./sources.ts";
 import type { LookupResult } from "./tracker_answers.ts";
 
 const PS = 512 * 1024;
@@ -20,6 +22,16 @@ const C = "127.0.0.1:9003";
 function listing(...addrs: string[]): LookupResult {
   return { peers: addrs.map((addr) => ({ user: addr, addr, have: "all" })), grant: {} };
 }
+
+/** The trackers' answer listing `addr` with only `pieces` of a file of `n` pieces. */
+function partialListing(addr: string, n: number, ...pieces: number[]): LookupResult {
+  const have = emptyBitfield(n);
+  for (const p of pieces) setBit(have, p);
+  return { peers: [{ user: addr, addr, have: encodeBase64(have) }], grant: {} };
+}
+
+/** `count` peer addresses, from port 9001 up. */
+const addrs = (count: number) => Array.from({ length: count }, (_, i) => `127.0.0.1:${9001 + i}`);
 
 /** Events, with the time first. */
 const ev = {
@@ -48,6 +60,12 @@ const ev = {
     now,
     conn,
     error: "gone",
+  }),
+  pieceRefused: (now: number, conn: number, piece: number): SessionEvent => ({
+    type: "refused",
+    now,
+    conn,
+    piece,
   }),
   tick: (now: number): SessionEvent => ({ type: "tick", now }),
   refused: (now: number, error: string): SessionEvent => ({
@@ -456,6 +474,93 @@ const CASES: Case[] = [
       [ev.opened(1, 3), (out) => assert.equal(requested(out, 3), 5)],
     ],
   },
+  {
+    name:
+      "a stalled connection is closed once: the ticks before its closed event close it no second time",
+    n: 4,
+    steps: [
+      [ev.start(0), [act.lookup]],
+      [ev.sources(0, A, B), [act.connect(1, A), act.connect(2, B)]],
+      [ev.opened(0, 1), act.requests(1, 0, 1, 2, 3)],
+      [ev.tick(SOURCE_STALL_MS), (out) => assert.deepEqual(closes(out), [act.close(1)])],
+      // Until a second stall limit has passed: the close is still under way.
+      ...Array.from(
+        { length: SOURCE_STALL_MS / PARTIAL_REFRESH_MS - 1 },
+        (_, k): [SessionEvent, Expect] => [
+          ev.tick(SOURCE_STALL_MS + (k + 1) * PARTIAL_REFRESH_MS),
+          (out) => assert.deepEqual(closes(out), []),
+        ],
+      ),
+      [ev.closed(2 * SOURCE_STALL_MS - 1, 1), []],
+      [ev.opened(2 * SOURCE_STALL_MS, 2), act.requests(2, 0, 1, 2, 3)],
+    ],
+  },
+  {
+    name: "while a listed peer has only part of the file, it is looked up every PARTIAL_REFRESH_MS",
+    n: 4,
+    steps: [
+      [ev.start(0), [act.lookup]],
+      [
+        { type: "sources", now: 10, lookup: partialListing(A, 4, 0, 1) },
+        [act.connect(1, A), act.connect(2, A)],
+      ],
+      [ev.tick(PARTIAL_REFRESH_MS), [act.lookup]],
+      [ev.tick(2 * PARTIAL_REFRESH_MS), [act.lookup]],
+      [ev.tick(3 * PARTIAL_REFRESH_MS), [act.lookup]],
+    ],
+  },
+  {
+    name: "with only full sources, the lookup comes every REFRESH_INTERVAL_MS",
+    n: 4,
+    steps: [
+      [ev.start(0), [act.lookup]],
+      [ev.sources(10, A), [act.connect(1, A), act.connect(2, A)]],
+      ...Array.from(
+        { length: (2 * REFRESH_INTERVAL_MS) / PARTIAL_REFRESH_MS },
+        (_, k): [SessionEvent, Expect] => {
+          const now = (k + 1) * PARTIAL_REFRESH_MS;
+          return [ev.tick(now), now % REFRESH_INTERVAL_MS === 0 ? [act.lookup] : []];
+        },
+      ),
+    ],
+  },
+  {
+    name:
+      "a piece a peer refused is not asked of it again while it is in flight elsewhere, until that peer reconnects",
+    n: 2,
+    steps: [
+      [ev.start(0, listing(A, B)), [act.connect(1, A), act.connect(2, B)]],
+      [ev.opened(1, 1), act.requests(1, 0, 1)],
+      // End-game: B is asked for both pieces too.
+      [ev.opened(1, 2), act.requests(2, 0, 1)],
+      [ev.pieceRefused(2, 1, 0), []],
+      [ev.closed(3, 1), []],
+      [ev.tick(3 + 2 * BACKOFF_BASE_MS), (out) => {
+        assert.deepEqual(out.filter((a) => a.type === "connect"), [act.connect(3, A)]);
+      }],
+      // A new connection forgets the refusal: piece 0 (still in flight from B) is asked of A again.
+      [ev.opened(4 + 2 * BACKOFF_BASE_MS, 3), act.requests(3, 0, 1)],
+    ],
+  },
+  (() => {
+    // Enough seeders that the budget's share per connection falls below MIN_DEPTH.
+    const seeders = addrs(Math.floor(IN_FLIGHT_BUDGET / MIN_DEPTH) + 1);
+    assert.ok(Math.floor(IN_FLIGHT_BUDGET / seeders.length) < MIN_DEPTH);
+    return {
+      name:
+        `${seeders.length} seeders share the in-flight budget of ${IN_FLIGHT_BUDGET}, but each still gets ${MIN_DEPTH} requests`,
+      n: 4 * seeders.length * MIN_DEPTH,
+      steps: [
+        [ev.start(0, listing(...seeders)), (out: SessionAction[]) => {
+          assert.deepEqual(out, seeders.map((addr, i) => act.connect(i + 1, addr)));
+        }],
+        ...seeders.map((_, i): [SessionEvent, Expect] => [
+          ev.opened(1, i + 1),
+          (out) => assert.equal(requested(out, i + 1), MIN_DEPTH),
+        ]),
+      ],
+    } satisfies Case;
+  })(),
 ];
 
 for (const c of CASES) Deno.test(`DownloadSession: ${c.name}`, () => run(c));
@@ -470,6 +575,11 @@ Deno.test("DownloadSession: the backoff of a failing source doubles up to 30 s",
     const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** failures);
     // The retry is due then, or a periodic check comes first.
     assert.ok(s.wakeAt <= now + wait, `after ${failures} failures`);
+    // Neither a tick nor a lookup's answer just before then retries it.
+    for (const early of [ev.tick(now + wait - 1), ev.sources(now + wait - 1, A)]) {
+      const out = s.handle(early);
+      assert.ok(!out.some((a) => a.type === "connect"), `no retry before ${wait} ms`);
+    }
     const out = s.handle(ev.tick(now + wait));
     const reconnect = out.find((a) => a.type === "connect");
     assert.ok(reconnect?.type === "connect", `reconnects ${wait} ms after ${failures} failures`);

@@ -33,7 +33,7 @@ export const MAX_STRIKES = 2;
  * faster on loopback. Two connections share a transfer worker (worker_pool.ts).
  */
 export const MIN_CONNECTIONS = 2;
-/** The wait before reconnecting after the first failure; it doubles with each further one. */
+/** Twice this is the wait before reconnecting after the first failure (500 ms); it doubles with each further one. */
 export const BACKOFF_BASE_MS = 250;
 /** The longest wait before reconnecting to a failing source. */
 export const BACKOFF_MAX_MS = 30_000;

@@ -8,10 +8,13 @@
  * pool only hands over the channel's ends (see {@linkcode ServerPool.verifyPort}).
  */
 import type { RevocationNews } from "../../shared/grant.ts";
+import { log } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { ServerIdentity } from "./piece_listener.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+
+const logger = log("peer", "server");
 
 /** Default number of piece-server workers: one per two cores. */
 export function defaultServerWorkers(): number {
@@ -83,8 +86,21 @@ export class ServerPool {
       pool.terminate();
       throw err;
     }
+    for (const w of pool.#workers) {
+      w.onerror = (ev) => {
+        ev.preventDefault();
+        logger.error("A piece-server worker failed: {error}", { error: ev.message });
+        pool.onLost?.(ev.message);
+      };
+    }
     return pool;
   }
+
+  /**
+   * Called when a worker fails after the start (with it, the verify host of
+   * the first): whoever waits on it must not wait for ever.
+   */
+  onLost?: (reason: string) => void;
 
   /**
    * The main thread's end of the channel to the verify host on the first

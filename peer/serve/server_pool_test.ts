@@ -44,3 +44,27 @@ Deno.test("ServerPool's verify host goes with the pool: a hash still running fai
     await assert.rejects(prefix.finish(1000), /stopped/);
   });
 });
+
+Deno.test("ServerPool survives an unusable grant key and tells onLost when a worker fails", async () => {
+  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, 1, () => {});
+  const v = new Verifier();
+  const lost: string[] = [];
+  pool.onLost = (reason) => {
+    lost.push(reason);
+    v.close();
+  };
+  v.connect(pool.verifyPort);
+  try {
+    pool.setKey("not a key");
+    await withFile(PIECE, async (path, data) => {
+      assert.equal((await v.hashFile(path, PIECE)).sha1, sha1(data));
+      const prefix = v.followPrefix(path);
+      // A served file without its metadata throws inside the worker: the worker fails.
+      pool.set({} as Parameters<ServerPool["set"]>[0]);
+      await assert.rejects(prefix.finish(data.length), /stopped/);
+    });
+    assert.equal(lost.length, 1);
+  } finally {
+    pool.terminate();
+  }
+});

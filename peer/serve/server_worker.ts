@@ -10,7 +10,7 @@
  */
 /// <reference lib="deno.worker" />
 import { describeError } from "../../shared/errors.ts";
-import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../../shared/log.ts";
+import { envLogLevel, log, PEER_LOG_LEVEL, setupLogging } from "../../shared/log.ts";
 import { importVerifyKey } from "../../shared/grant.ts";
 import { PieceServer } from "./piece_server.ts";
 import { PieceListener } from "./piece_listener.ts";
@@ -23,6 +23,8 @@ await setupLogging(envLogLevel(PEER_LOG_LEVEL));
 
 const files = new ServedFiles();
 let key: CryptoKey | null = null;
+const logger = log("peer", "server");
+
 let server: PieceServer | null = null;
 let listener: PieceListener | null = null;
 
@@ -70,7 +72,14 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
       break;
     case "key":
       if (m.spki === null) server?.dropAll();
-      key = m.spki === null ? null : await importVerifyKey(m.spki);
+      try {
+        key = m.spki === null ? null : await importVerifyKey(m.spki);
+      } catch (err) {
+        // A key that does not import verifies nothing: every request is refused until a good one.
+        logger.warn("The trackers' grant key is unusable: {error}", { error: describeError(err) });
+        server?.dropAll();
+        key = null;
+      }
       break;
     case "revoke":
       server?.revoke(m.news);

@@ -121,6 +121,7 @@ export class FileService {
     const server = this.server;
     this.#showIdentity(this.#opts.identity.tls);
     this.#verifier.connect(server.verifyPort);
+    server.onLost = () => this.#verifier.close(); // its hashes fail instead of hanging
     for (const f of this.served.all()) server.set(f);
     this.served.onChange = (f) => {
       if ("deleted" in f) server.delete(f.group, f.name);

@@ -100,7 +100,7 @@ const COMMANDS: Record<string, Command> = {
     login: true,
     run: async (ctx) => {
       const d = await call(ctx, "list_groups", {});
-      const groups = Array.isArray(d.groups) ? d.groups as Data[] : [];
+      const groups = objects(d.groups);
       if (groups.length === 0) return ["no groups"];
       return table(
         ["GROUP", "OWNER", "MEMBERS", "YOU"],
@@ -114,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   list_files: groupCommand("list_files", (d, g) => {
-    const files = Array.isArray(d.files) ? d.files as Data[] : [];
+    const files = objects(d.files);
     if (files.length === 0) return [`no files in ${g}`];
     return table(
       ["NAME", "SIZE", "SHA1", "SEEDERS", "PARTIAL"],
@@ -217,6 +217,12 @@ async function dropSession(ctx: Ctx): Promise<void> {
   await ctx.store.clear().catch((err) =>
     logger.warn("Cannot remove the session file: {error}", { error: describeError(err) })
   );
+}
+
+/** The objects in a list field of an answer; anything else in it is left out. */
+function objects(v: unknown): Data[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter((x): x is Data => typeof x === "object" && x !== null && !Array.isArray(x));
 }
 
 /** The tracker's answer checked by `decode`; a malformed one is a {@linkcode ShellError}. */

@@ -351,3 +351,26 @@ Deno.test("humanSize() picks a readable unit", () => {
   assert.equal(humanSize(1536), "1.5 KiB");
   assert.equal(humanSize(5 * 1024 ** 2), "5.0 MiB");
 });
+
+Deno.test("runShell() leaves out malformed entries of a list answer instead of failing on them", async () => {
+  const answers: Record<string, Record<string, unknown>> = {
+    list_groups: { groups: [null, 3, { group: "g1", owner: "alice", members: 2, member: true }] },
+    list_files: { files: ["x", null] },
+  };
+  const request = (cmd: string): Promise<TrackerResult> =>
+    Promise.resolve({ ok: true, data: answers[cmd] ?? {} });
+  const done = () => Promise.resolve();
+  const store = { load: () => Promise.resolve(null), save: done, clear: done };
+  const out: string[] = [];
+  await runShell({
+    client: { token: "t", request },
+    store,
+    addr: "127.0.0.1:1",
+    interactive: false,
+    input: input("list_groups\nlist_files g1\n"),
+    output: (l) => out.push(l),
+  });
+  assert.equal(out.filter((l) => l.startsWith("error")).length, 0, out.join("\n"));
+  assert.ok(out.some((l) => /^g1\s+alice\s+2\s+member$/.test(l)), out.join("\n"));
+  assert.ok(out.includes("no files in g1"), out.join("\n"));
+});
