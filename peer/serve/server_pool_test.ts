@@ -46,7 +46,11 @@ Deno.test("ServerPool's verify host goes with the pool: a hash still running fai
 });
 
 Deno.test("ServerPool survives an unusable grant key and tells onLost when a worker fails", async () => {
-  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, 1, () => {});
+  const pool = await ServerPool.start({ hostname: "127.0.0.1", port: 0 }, {
+    count: 1,
+    ca: (await testCa()).certPem,
+    onChanged: () => {},
+  });
   const v = new Verifier();
   const lost: string[] = [];
   pool.onLost = (reason) => {

@@ -366,6 +366,7 @@ Deno.test("runShell() leaves out malformed entries of a list answer instead of f
     client: { token: "t", request },
     store,
     addr: "127.0.0.1:1",
+    identity: IDENTITY,
     interactive: false,
     input: input("list_groups\nlist_files g1\n"),
     output: (l) => out.push(l),
