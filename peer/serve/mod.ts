@@ -7,7 +7,9 @@
  * - `server_worker.ts`, `server_protocol.ts`: one worker and what it is told
  * - `piece_server.ts`: one connection of the transfer protocol, serving side
  * - `served_files.ts`: what this peer can serve right now
- * - `revoked_grants.ts`: grants it no longer honours
+ * - `piece_listener.ts`, `tls_socket_conn.ts`, `peer_cert.ts`: the mutual-TLS
+ *   listener (node:tls), its sockets seen as Deno.Conn, the client certificate read
+ * - `revoked_grants.ts`: grants and identities it no longer honours
  *
  * The first worker also hosts peer/verify's hashes on its thread (verify_host.ts),
  * which saves an isolate; the code stays in peer/verify.

@@ -5,6 +5,7 @@
  * peer/download. One user's files at a time: the logged-in one's.
  *
  * - `file_service.ts`: the service the shell's file commands call
+ * - `upload_file.ts`: the checks before a file is shared
  *
  * May import: `shared/`, `peer/download/`, `peer/serve/`, `peer/store/`,
  * `peer/tracker_client/`, `peer/verify/`.

@@ -5,6 +5,8 @@
  *
  * - `tracker_client.ts`: requests and failover
  * - `tracker_watch.ts`: the held `watch` request, revocation news
+ * - `identity.ts`: this peer's TLS identity: its key, the certificate the
+ *   trackers issue at login, renewal
  *
  * May import: `shared/`.
  *
