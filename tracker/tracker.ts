@@ -1,4 +1,5 @@
 /** `shoal tracker`: starts one tracker of the pair with its console. */
+import { TlsListener } from "../shared/tls/tls_listener.ts";
 import { ConfigError } from "../shared/errors.ts";
 import { envLogLevel, log, setupLogging } from "../shared/log.ts";
 import { formatEndpoint, readTrackerInfo } from "../shared/tracker_info.ts";
@@ -51,9 +52,9 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   const ca = await deriveCa(keyBytes);
   await writeCa(caPathFor(opts.trackerInfo), ca.certPem);
   const identity = await trackerIdentity(ca, { n: opts.n, ip: me.hostname });
-  let listener: Deno.TlsListener;
+  let listener: TlsListener;
   try {
-    listener = Deno.listenTls({ hostname: me.hostname, port: me.port, ...identity });
+    listener = await TlsListener.listen({ hostname: me.hostname, port: me.port, ...identity });
   } catch (err) {
     throw new ConfigError(`Cannot listen on ${formatEndpoint(me)}: ${(err as Error).message}`, {
       cause: err,

@@ -7,8 +7,8 @@
  * - `server_worker.ts`, `server_protocol.ts`: one worker and what it is told
  * - `piece_server.ts`: one connection of the transfer protocol, serving side
  * - `served_files.ts`: what this peer can serve right now
- * - `piece_listener.ts`, `tls_socket_conn.ts`, `peer_cert.ts`: the mutual-TLS
- *   listener (node:tls), its sockets seen as Deno.Conn, the client certificate read
+ * - `piece_listener.ts`, `peer_cert.ts`: the mutual-TLS
+ *   listener (node:tls, sockets as Deno.Conn by shared/tls), the client certificate read
  * - `revoked_grants.ts`: grants and identities it no longer honours
  *
  * The first worker also hosts peer/verify's hashes on its thread (verify_host.ts),

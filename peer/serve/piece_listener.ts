@@ -12,7 +12,7 @@
 import tls from "node:tls";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
-import { TlsSocketConn } from "./tls_socket_conn.ts";
+import { TlsSocketConn } from "../../shared/tls/tls_socket_conn.ts";
 import { type PeerCert, peerCert } from "./peer_cert.ts";
 
 const logger = log("peer", "server");

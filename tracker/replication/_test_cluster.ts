@@ -3,6 +3,7 @@
  * OS-chosen ports, temporary data folders and a shared cluster key, and a raw
  * client speaking shoal's codec.
  */
+import { TlsListener } from "../../shared/tls/tls_listener.ts";
 import { freePort } from "../../tests/harness/ports.ts";
 import assert from "node:assert/strict";
 import { FramedConn } from "../../shared/conn.ts";
@@ -150,7 +151,7 @@ export class Cluster {
     const key = await importClusterKey(await loadClusterKeyBytes(`${this.dir}/cluster.key`));
     const me = this.endpoints[n - 1]!;
     const identity = await trackerIdentity(this.ca, { n, ip: me.hostname });
-    const listener = Deno.listenTls({ ...me, ...identity });
+    const listener = await TlsListener.listen({ ...me, ...identity });
     const store = new Store(`${dataDir}/tracker.db`, storeOptions);
     const presence = new Presence(() => node.state, () => performance.now());
     const node: TrackerNode = new TrackerNode({

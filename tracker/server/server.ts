@@ -25,16 +25,19 @@ export const MAX_IN_FLIGHT = 256;
 /** Client connections served at once; more are refused. */
 export const MAX_CLIENTS = 4096;
 
+/** Accepted connections, and a way to stop accepting (a `Deno.Listener` is one). */
+export type ConnListener = AsyncIterable<Deno.Conn> & { close(): void };
+
 /** Serves clients and the tracker link on `listener` until it closes. */
 export class TrackerServer {
-  #listener: Deno.Listener;
+  #listener: ConnListener;
   #node: TrackerNode;
   #key: CryptoKey;
   #conns = new Set<FramedConn>();
   #done: Promise<void>;
   #presence: Presence | undefined;
 
-  constructor(listener: Deno.Listener, node: TrackerNode, key: CryptoKey, presence?: Presence) {
+  constructor(listener: ConnListener, node: TrackerNode, key: CryptoKey, presence?: Presence) {
     this.#listener = listener;
     this.#node = node;
     this.#key = key;

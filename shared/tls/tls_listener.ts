@@ -1,0 +1,113 @@
+/**
+ * A TLS listener whose connections are `Deno.Conn`s with Nagle off. The
+ * tracker listens with it instead of `Deno.listenTls`, whose connections
+ * cannot set TCP_NODELAY: there a burst of small answers waited for the
+ * client's delayed ACKs (1,200 pipelined lookups took 5.8 s instead of
+ * 0.13 s). It is node:tls underneath, like the piece server's listener.
+ */
+import tls from "node:tls";
+import { describeError } from "../errors.ts";
+import { log } from "../log.ts";
+import { TlsSocketConn } from "./tls_socket_conn.ts";
+
+const logger = log("tls");
+
+/** A handshake that has not finished after this long is dropped. */
+export const HANDSHAKE_TIMEOUT_MS = 5000;
+
+/** What {@linkcode TlsListener.listen} takes. */
+export interface TlsListenOptions {
+  hostname: string;
+  port: number;
+  /** The server's certificate chain and key, PEM. */
+  cert: string;
+  key: string;
+}
+
+/** Accepted TLS connections, as an async iterable of `Deno.Conn`. */
+export class TlsListener implements AsyncIterable<Deno.Conn> {
+  #server: tls.Server;
+  #queue: Deno.Conn[] = [];
+  #wake: (() => void) | null = null;
+  #closed = false;
+
+  private constructor(server: tls.Server) {
+    this.#server = server;
+  }
+
+  /** Listens on the address; rejects when it cannot (e.g. the address is in use). */
+  static async listen(opts: TlsListenOptions): Promise<TlsListener> {
+    const server = tls.createServer({
+      cert: opts.cert,
+      key: opts.key,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      minVersion: "TLSv1.3",
+      noDelay: true,
+    });
+    const listener = new TlsListener(server);
+    server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
+    server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+      logger.debug("TLS handshake with {remote} failed: {error}", {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+        error: describeError(err),
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: opts.hostname, port: opts.port }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (err: Error) => {
+      logger.error("TLS listener failed: {error}", { error: describeError(err) });
+    });
+    return listener;
+  }
+
+  /** The address listened on. */
+  get addr(): Deno.NetAddr {
+    const a = this.#server.address();
+    return typeof a === "object" && a !== null
+      ? { transport: "tcp", hostname: a.address, port: a.port }
+      : { transport: "tcp", hostname: "", port: 0 };
+  }
+
+  /** Stops accepting; connections already handed out stay open. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const c of this.#queue) c.close();
+    this.#queue = [];
+    this.#notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Deno.Conn> {
+    while (!this.#closed) {
+      const next = this.#queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      await new Promise<void>((r) => this.#wake = r);
+    }
+  }
+
+  #admit(socket: tls.TLSSocket): void {
+    const conn = new TlsSocketConn(socket);
+    conn.setNoDelay(true);
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    this.#queue.push(conn);
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
