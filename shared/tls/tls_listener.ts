@@ -43,6 +43,8 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       minVersion: "TLSv1.3",
       noDelay: true,
+      // A client that ends its side still gets the answers and the error notices sent after.
+      allowHalfOpen: true,
     });
     const listener = new TlsListener(server);
     server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));

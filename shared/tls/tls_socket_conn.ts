@@ -11,6 +11,9 @@
  */
 import type { TLSSocket } from "node:tls";
 
+/** How long a closed socket may take to send what it was given before it is destroyed. */
+export const CLOSE_LINGER_MS = 1000;
+
 /** Bytes received and not yet read at which the socket stops reading. */
 export const MAX_BUFFERED = 256 * 1024;
 
@@ -77,11 +80,20 @@ export class TlsSocketConn implements Deno.Conn {
     });
   }
 
-  /** Closes the connection at once (idempotent). */
+  /**
+   * Closes the connection (idempotent): what was written still goes out,
+   * then TLS close_notify, so the other side reads a clean end, not a
+   * truncation. A socket that has not finished after {@link CLOSE_LINGER_MS}
+   * is destroyed.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
+    const socket = this.#socket;
+    const linger = setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+    socket.once("close", () => clearTimeout(linger));
+    socket.end();
+    socket.resume(); // drain what still arrives, so the close can complete
     this.#notify();
   }
 
