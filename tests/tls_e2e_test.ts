@@ -291,7 +291,7 @@ Deno.test("a plaintext client gets no application byte from a tracker or a piece
   });
 });
 
-Deno.test("a client trusting another CA cannot talk to the trackers or a piece server", async () => {
+Deno.test("a client trusting another CA, or showing a certificate of another CA, gets nothing from the trackers or a piece server", async () => {
   await Swarm.run(async (s) => {
     const st = await seeded(s);
     try {
@@ -316,6 +316,16 @@ Deno.test("a client trusting another CA cannot talk to the trackers or a piece s
         st.hello,
       );
       assert.deepEqual(r2, { data: 0, closed: true }, "a client certificate of another CA");
+      // The same forged certificate shown to the trackers (trusting the right CA): closed unread.
+      for (const ep of s.pair.endpoints) {
+        for (const [cert, answered] of [[st.eve.tls().cert, true], [forged, false]] as const) {
+          const raw = await RawClient.connect(ep, { ...st.eve.tls(), cert });
+          await raw.send({ t: "req", id: "q1", cmd: "list_groups", args: {} }).catch(() => {});
+          const ev = await raw.read(REFUSE_TIMEOUT_MS);
+          await raw.close();
+          assert.equal(ev.kind === "frame", answered, `tracker ${ep.port}, own cert ${answered}`);
+        }
+      }
       // Control: eve's own identity gets the piece.
       const ok = await fetchAs({ addr: st.alice.addr, tls: st.eve.tls() }, st.hello);
       assert.equal(ok.data, 1, "eve's own identity is served");

@@ -54,7 +54,12 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   const identity = await trackerIdentity(ca, { n: opts.n, ip: me.hostname });
   let listener: TlsListener;
   try {
-    listener = await TlsListener.listen({ hostname: me.hostname, port: me.port, ...identity });
+    listener = await TlsListener.listen({
+      hostname: me.hostname,
+      port: me.port,
+      ...identity,
+      clientCa: ca.certPem,
+    });
   } catch (err) {
     throw new ConfigError(`Cannot listen on ${formatEndpoint(me)}: ${(err as Error).message}`, {
       cause: err,
@@ -69,6 +74,7 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     store,
     key,
     ca,
+    identity,
     heartbeatMs: opts.heartbeatMs ?? 1000,
     graceMs: opts.graceMs ?? 1000,
     observer: presence,

@@ -22,6 +22,12 @@ export interface TlsListenOptions {
   /** The server's certificate chain and key, PEM. */
   cert: string;
   key: string;
+  /**
+   * The CA a client certificate must chain to. A client may show none (a
+   * peer before its first login), but one it shows from anywhere else
+   * closes the connection before any byte is read.
+   */
+  clientCa?: string;
 }
 
 /** Accepted TLS connections, as an async iterable of `Deno.Conn`. */
@@ -30,9 +36,11 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
   #queue: Deno.Conn[] = [];
   #wake: (() => void) | null = null;
   #closed = false;
+  #checkClients: boolean;
 
-  private constructor(server: tls.Server) {
+  private constructor(server: tls.Server, checkClients: boolean) {
     this.#server = server;
+    this.#checkClients = checkClients;
   }
 
   /** Listens on the address; rejects when it cannot (e.g. the address is in use). */
@@ -40,13 +48,19 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
     const server = tls.createServer({
       cert: opts.cert,
       key: opts.key,
+      ...(opts.clientCa === undefined ? {} : {
+        ca: [opts.clientCa],
+        requestCert: true,
+        // Checked in #admit: a client without a certificate is still welcome.
+        rejectUnauthorized: false,
+      }),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       minVersion: "TLSv1.3",
       noDelay: true,
       // A client that ends its side still gets the answers and the error notices sent after.
       allowHalfOpen: true,
     });
-    const listener = new TlsListener(server);
+    const listener = new TlsListener(server, opts.clientCa !== undefined);
     server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
     server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
       logger.debug("TLS handshake with {remote} failed: {error}", {
@@ -97,6 +111,13 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
   }
 
   #admit(socket: tls.TLSSocket): void {
+    if (this.#checkClients && !socket.authorized && presentedCert(socket)) {
+      logger.debug("TLS client {remote} showed a certificate of another CA: closed", {
+        remote: `${socket.remoteAddress}:${socket.remotePort}`,
+      });
+      socket.destroy();
+      return;
+    }
     const conn = new TlsSocketConn(socket);
     conn.setNoDelay(true);
     if (this.#closed) {
@@ -112,4 +133,10 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
     this.#wake = null;
     wake?.();
   }
+}
+
+/** True when the client sent a certificate (empty object when it sent none). */
+function presentedCert(socket: tls.TLSSocket): boolean {
+  const cert = socket.getPeerCertificate();
+  return cert !== null && typeof cert === "object" && Object.keys(cert).length > 0;
 }

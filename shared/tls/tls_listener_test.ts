@@ -59,3 +59,67 @@ Deno.test("TlsListener hands out TLS connections that answer a burst of small pi
   listener.close();
   await served;
 });
+
+Deno.test("TlsListener with a client CA admits clients without a certificate or with one of that CA, and closes on one of another CA", async () => {
+  const ca = await deriveCa(crypto.getRandomValues(new Uint8Array(32)));
+  const other = await deriveCa(crypto.getRandomValues(new Uint8Array(32)));
+  const now = Date.now();
+  const certOf = async (from: typeof ca, name: string) => {
+    const kp = await newKeyPair();
+    const cert = await issueCert(from, {
+      publicKey: kp.publicKey,
+      name,
+      ips: ["127.0.0.1"],
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 3_600_000),
+      serial: "02",
+    });
+    return { cert, key: kp.keyPem };
+  };
+  const server = await certOf(ca, "tracker 1");
+  const listener = await TlsListener.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...server,
+    clientCa: ca.certPem,
+  });
+  // Echoes one byte per connection it is handed.
+  const served = (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(1);
+      conn.read(buf).then((n) => n === 1 ? conn.write(buf) : 0).catch(() => {}).finally(() =>
+        conn.close()
+      );
+    }
+  })();
+  const echo = async (id?: { cert: string; key: string }): Promise<number | null | string> => {
+    const c = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: listener.addr.port,
+      caCerts: [ca.certPem],
+      ...id,
+    });
+    try {
+      await c.handshake();
+      await c.write(new Uint8Array([42]));
+      const buf = new Uint8Array(1);
+      const n = await c.read(buf);
+      return n === 1 ? buf[0]! : n;
+    } catch (err) {
+      return (err as Error).name;
+    } finally {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+  };
+  try {
+    assert.equal(await echo(), 42, "no client certificate: served");
+    assert.equal(await echo(await certOf(ca, "alice")), 42, "a certificate of the CA: served");
+    const refused = await echo(await certOf(other, "eve"));
+    assert.notEqual(refused, 42, "a certificate of another CA gets no byte");
+  } finally {
+    listener.close();
+    await served;
+  }
+});

@@ -75,7 +75,13 @@ export async function dialLink(
   to: Endpoint,
   me: 1 | 2,
   key: CryptoKey,
-  options: { caPem: string; signal?: AbortSignal; timeoutMs?: number },
+  options: {
+    caPem: string;
+    /** Shown to the other tracker (mutual TLS), which checks it against the same CA. */
+    identity?: { cert: string; key: string };
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  },
 ): Promise<Link> {
   const { signal } = options;
   const conn = await FramedConn.connect(to, {
@@ -83,7 +89,7 @@ export async function dialLink(
     idleTimeoutMs: 0,
     timeoutMs: options.timeoutMs ?? 1000,
     signal,
-    tls: { caCerts: [options.caPem] },
+    tls: { caCerts: [options.caPem], ...options.identity },
   });
   try {
     const nonce = randomHex(16);

@@ -56,6 +56,8 @@ export interface LinkManagerOptions {
   key: CryptoKey;
   /** The CA the other tracker's certificate must chain to. */
   caPem: string;
+  /** This tracker's certificate and key, shown to the other when dialing. */
+  identity?: { cert: string; key: string };
   heartbeatMs: number;
   /** A dial that hangs gives up after this long. */
   dialTimeoutMs: number;
@@ -135,6 +137,7 @@ export class LinkManager {
             signal: this.#abort.signal,
             timeoutMs: this.#opts.dialTimeoutMs,
             caPem: this.#opts.caPem,
+            identity: this.#opts.identity,
           });
           this.adopt(link);
         } catch (err) {

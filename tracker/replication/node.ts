@@ -42,6 +42,8 @@ export interface NodeOptions {
   key: CryptoKey;
   /** The cluster CA: the other tracker's certificate must chain to it; it issues peer identities. */
   ca: ClusterCa;
+  /** This tracker's own certificate and key, shown when it dials the other (mutual TLS). */
+  identity?: { cert: string; key: string };
   /** Heartbeat interval on the tracker link; three missed mean the other is dead. */
   heartbeatMs: number;
   /** How long a secondary waits for a dropped link to come back before it promotes itself. */
@@ -103,6 +105,7 @@ export class TrackerNode {
       other,
       key: opts.key,
       caPem: opts.ca.certPem,
+      identity: opts.identity,
       heartbeatMs: opts.heartbeatMs,
       // A dial that hangs (the other silently unreachable) must not outlast the grace period.
       dialTimeoutMs: Math.max(50, Math.min(1000, opts.graceMs / 2)),
