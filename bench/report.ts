@@ -15,6 +15,7 @@ import * as tables from "./_report_tables.ts";
 import { goalsTable } from "./_report_goals.ts";
 import { floorSection } from "./_report_floor.ts";
 import { trends } from "./_report_trends.ts";
+import { readTlsCost, tlsSection } from "./_report_tls.ts";
 import {
   type Aria2Json,
   type FailoverJson,
@@ -174,6 +175,10 @@ async function markdown(
     "## What a GiB costs on this machine",
     "",
     ...floorSection(r.floor.data?.floor ?? null, sw ? findRow(sw.swarm, 1024, 1) : undefined),
+    "",
+    "## What TLS costs",
+    "",
+    ...tlsSection(await readTlsCost()),
     "",
     "## Goals",
     "",
