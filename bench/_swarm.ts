@@ -4,7 +4,8 @@
  * the group and short-lived downloaders, each download timed from its command
  * to the verified file.
  */
-import type { PeerShell } from "../tests/harness/shell.ts";
+import { inNetns, type Testbed } from "../tests/harness/netns.ts";
+import type { PeerShell, ShellOptions } from "../tests/harness/shell.ts";
 import { GROUP, password, Swarm } from "../tests/harness/swarm.ts";
 import { delay } from "../tests/harness/wait.ts";
 
@@ -22,22 +23,54 @@ export interface Transfer {
   rss: number;
 }
 
-/** Seeders and downloaders of one benchmark run, on one tracker pair. */
+/** The tracker and peer ports on testbed hosts. */
+const TRACKER_PORTS = [5000, 7000] as const;
+const PEER_PORT = 6001;
+
+/**
+ * Seeders and downloaders of one benchmark run, on one tracker pair: all on
+ * loopback, or on a namespace testbed (tests/harness/netns.ts) with the
+ * trackers on host "t" and each peer on the host its label names (the label
+ * up to a "-": `d-3` runs on host `d`).
+ */
 export class BenchSwarm {
   readonly swarm: Swarm;
   readonly seeders: PeerShell[] = [];
+  readonly bed: Testbed | null;
   /** Whether each seeder is logged in. */
   #online: boolean[] = [];
   #users = 0;
 
-  private constructor(swarm: Swarm) {
+  private constructor(swarm: Swarm, bed: Testbed | null) {
     this.swarm = swarm;
+    this.bed = bed;
   }
 
   /** Starts the tracker pair (tracker 1 primary) in a fresh temporary folder. */
-  static async start(): Promise<BenchSwarm> {
-    const pair = { heartbeatMs: null, graceMs: null, dirPrefix: "shoal-bench-" };
-    return new BenchSwarm(await Swarm.start({ pair, dirPrefix: "shoal-bench-" }));
+  static async start(options: { bed?: Testbed } = {}): Promise<BenchSwarm> {
+    const bed = options.bed ?? null;
+    const pair = {
+      heartbeatMs: null,
+      graceMs: null,
+      dirPrefix: "shoal-bench-",
+      ...(bed
+        ? {
+          endpoints: TRACKER_PORTS.map((port) => ({ hostname: bed.addr("t"), port })) as [
+            { hostname: string; port: number },
+            { hostname: string; port: number },
+          ],
+          prefix: inNetns(bed.ns("t")),
+        }
+        : {}),
+    };
+    return new BenchSwarm(await Swarm.start({ pair, dirPrefix: "shoal-bench-" }), bed);
+  }
+
+  /** Where the peer labelled `label` runs: its testbed host, or loopback. */
+  placed(label: string): ShellOptions {
+    if (!this.bed) return {};
+    const host = label.split("-")[0]!;
+    return { addr: `${this.bed.addr(host)}:${PEER_PORT}`, prefix: inNetns(this.bed.ns(host)) };
   }
 
   /** The scratch folder. */
@@ -48,7 +81,8 @@ export class BenchSwarm {
   /** Adds seeders until there are `total`; the first creates the group, the others join it. */
   async addSeeders(total: number): Promise<void> {
     while (this.seeders.length < total) {
-      this.seeders.push(await this.swarm.member(`s${this.seeders.length + 1}`));
+      const label = `s${this.seeders.length + 1}`;
+      this.seeders.push(await this.swarm.member(label, this.placed(label)));
       this.#online.push(true);
     }
   }
@@ -75,9 +109,10 @@ export class BenchSwarm {
     }
   }
 
-  /** A new peer with its own user, a member of the group, ready to download. */
-  async downloader(): Promise<PeerShell> {
-    const d = await this.swarm.member(`d${++this.#users}`);
+  /** A new peer with its own user, a member of the group, ready to download (on testbed host `host`). */
+  async downloader(host?: string): Promise<PeerShell> {
+    const label = host ? `${host}-${++this.#users}` : `d${++this.#users}`;
+    const d = await this.swarm.member(label, this.placed(label));
     await delay(WARM_UP_MS);
     return d;
   }
@@ -107,6 +142,26 @@ export class BenchSwarm {
   }
 
   /** Logs `d` out (so no lookup lists it any more), ends it and removes its downloads. */
+  /**
+   * A flash crowd: `n` new downloaders (downloader i on testbed host
+   * `hosts[i]`, if given) get the download command together; returns each
+   * one's completion time in seconds from that start, ascending.
+   */
+  async crowd(name: string, n: number, hosts?: string[]): Promise<number[]> {
+    const ds = [];
+    for (let i = 0; i < n; i++) ds.push(await this.downloader(hosts?.[i]));
+    const froms = ds.map((d) => d.proc.stdout.lines().length);
+    const t0 = performance.now();
+    await Promise.all(ds.map((d) => this.startDownload(d, name)));
+    const times = await Promise.all(
+      ds.map((d, i) =>
+        this.downloadEnded(d, froms[i]!).then(() => (performance.now() - t0) / 1000)
+      ),
+    );
+    for (const d of ds) await this.dropDownloader(d);
+    return times.sort((a, b) => a - b);
+  }
+
   async dropDownloader(d: PeerShell): Promise<void> {
     await d.ok("logout");
     await d.close();

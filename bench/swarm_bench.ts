@@ -41,20 +41,6 @@ async function downloads(
   }
 }
 
-/** One seeder, every crowd downloader started at once; returns each one's completion time. */
-async function crowdRun(swarm: BenchSwarm, name: string, n: number): Promise<number[]> {
-  const ds = [];
-  for (let i = 0; i < n; i++) ds.push(await swarm.downloader());
-  const froms = ds.map((d) => d.proc.stdout.lines().length);
-  const t0 = performance.now();
-  await Promise.all(ds.map((d) => swarm.startDownload(d, name)));
-  const times = await Promise.all(
-    ds.map((d, i) => swarm.downloadEnded(d, froms[i]!).then(() => (performance.now() - t0) / 1000)),
-  );
-  for (const d of ds) await swarm.dropDownloader(d);
-  return times.sort((a, b) => a - b);
-}
-
 const swarm = await BenchSwarm.start();
 const rows: Row[] = [];
 const uploads: Uploads[] = [];
@@ -75,7 +61,7 @@ try {
       await swarm.onlineSeeders(1);
       for (let r = 0; r < plan.crowd.runs; r++) {
         progress(`flash crowd: ${crowd.downloaders} downloaders of ${mib} MiB, run ${r + 1}`);
-        crowd.runs.push(await crowdRun(swarm, name, crowd.downloaders));
+        crowd.runs.push(await swarm.crowd(name, crowd.downloaders));
       }
     }
     await Deno.remove(path);

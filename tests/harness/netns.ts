@@ -10,7 +10,14 @@
  * `cut(host)` sets the host's bridge-side veth end down: its packets are
  * dropped silently (no reset, no refusal), like a pulled cable. `shape(host)`
  * limits the host's link with `tc` (rate with `tbf`, delay and loss with
- * `netem`) on both veth ends, so both directions are shaped.
+ * `netem`) on both veth ends, so both directions are shaped: the host's end
+ * shapes what it sends (its uplink), the bridge's end what it receives (its
+ * downlink), each with its own figures if asked.
+ *
+ * Namespaces are removed by {@linkcode Testbed.destroy}, at SIGINT or SIGTERM
+ * of the process that made them, and, for a process that was killed outright,
+ * by the next {@linkcode Testbed.create} on this machine: each testbed writes
+ * its maker's pid under {@link REGISTRY}, and one whose maker is gone is swept.
  *
  * Without the rights to make namespaces, {@linkcode Testbed.create} returns a
  * "skipped: ..." reason and the dependent test prints it and passes. A process
@@ -49,6 +56,66 @@ export interface Shape {
   delay?: string;
   /** Loss, e.g. "0.1%". */
   loss?: string;
+}
+
+/** Shapes for each direction of a host's link, when they differ. */
+export interface LinkShape {
+  /** What the host sends. */
+  up?: Shape;
+  /** What the host receives. */
+  down?: Shape;
+}
+
+/** Where each live testbed notes its namespaces and its maker's pid. */
+export const REGISTRY = "/tmp/shoal-netns";
+
+/** Every testbed of this process, removed at SIGINT/SIGTERM. */
+const live = new Set<Testbed>();
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+async function onSignal(): Promise<void> {
+  for (const bed of [...live]) await bed.destroy();
+  Deno.exit(130);
+}
+
+/** Listens for the signals while a testbed lives (a listener left behind would trip test sanitizers). */
+function track(bed: Testbed, on: boolean): void {
+  const before = live.size;
+  if (on) live.add(bed);
+  else live.delete(bed);
+  if (before === 0 && live.size === 1) {
+    for (const s of SIGNALS) Deno.addSignalListener(s, onSignal);
+  }
+  if (before > 0 && live.size === 0) {
+    for (const s of SIGNALS) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the namespaces of testbeds whose maker no longer runs. */
+async function sweepStale(): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(REGISTRY)];
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const path = `${REGISTRY}/${e.name}`;
+    const text = await Deno.readTextFile(path).catch(() => "");
+    const [pidLine, ...names] = text.trim().split("\n");
+    if (alive(Number(pidLine))) continue;
+    for (const ns of names.reverse()) await run("ip", "netns", "del", ns).catch(() => {});
+    await Deno.remove(path).catch(() => {});
+  }
 }
 
 /** Namespaces on a bridge, one per named host. */
@@ -94,10 +161,13 @@ export class Testbed {
       `${tag.slice(0, 4)}${suffix}`,
       `10.${100 + bytes[0]! % 150}.${bytes[1]}`,
     );
+    await sweepStale();
+    track(bed, true);
     try {
       for (const ns of [bed.hub, ...hosts.map((h) => bed.ns(h))]) {
         await run("ip", "netns", "add", ns);
         bed.#made.push(ns);
+        await bed.#note();
         await run("ip", "-n", ns, "link", "set", "lo", "up");
       }
     } catch (err) {
@@ -132,6 +202,12 @@ export class Testbed {
     return bed;
   }
 
+  /** Writes this process's pid and the namespaces made so far to the registry. */
+  async #note(): Promise<void> {
+    await Deno.mkdir(REGISTRY, { recursive: true });
+    await Deno.writeTextFile(`${REGISTRY}/${this.#prefix}`, [Deno.pid, ...this.#made].join("\n"));
+  }
+
   #leg(host: string): string {
     return `v${this.#index(host)}`;
   }
@@ -147,23 +223,33 @@ export class Testbed {
   }
 
   /**
-   * Shapes `host`'s link in both directions (replacing an earlier shape):
-   * rate with `tbf`, delay and loss with `netem` above it. A kernel without
-   * netem (sch_netem) makes delay and loss fail with a {@linkcode NetnsError}.
+   * Shapes `host`'s link (replacing an earlier shape): one {@linkcode Shape}
+   * for both directions, or `{up, down}` for each (a direction left out is
+   * not shaped). Rate with `tbf`, delay and loss with `netem` above it. A
+   * kernel without netem (sch_netem) makes delay and loss fail with a
+   * {@linkcode NetnsError}.
    */
-  async shape(host: string, shape: Shape): Promise<void> {
-    for (const [ns, dev] of [[this.ns(host), "eth0"], [this.hub, this.#leg(host)]] as const) {
+  async shape(host: string, shape: Shape | LinkShape): Promise<void> {
+    const both = "up" in shape || "down" in shape
+      ? shape as LinkShape
+      : { up: shape as Shape, down: shape as Shape };
+    const ends = [
+      [this.ns(host), "eth0", both.up],
+      [this.hub, this.#leg(host), both.down],
+    ] as const;
+    for (const [ns, dev, one] of ends) {
       const qdisc = (...args: string[]) => run("tc", "-n", ns, "qdisc", ...args);
       await qdisc("del", "dev", dev, "root").catch(() => {});
+      if (!one) continue;
       let parent = ["root"];
-      if (shape.delay || shape.loss) {
-        const loss = shape.loss ? ["loss", shape.loss] : [];
-        const netem = ["netem", "delay", shape.delay ?? "0ms", ...loss];
+      if (one.delay || one.loss) {
+        const loss = one.loss ? ["loss", one.loss] : [];
+        const netem = ["netem", "delay", one.delay ?? "0ms", ...loss];
         await qdisc("add", "dev", dev, "root", "handle", "1:", ...netem);
         parent = ["parent", "1:1"];
       }
-      if (shape.rate) {
-        const tbf = ["tbf", "rate", shape.rate, "burst", "32kb", "latency", "100ms"];
+      if (one.rate) {
+        const tbf = ["tbf", "rate", one.rate, "burst", burstFor(one.rate), "latency", "50ms"];
         await qdisc("add", "dev", dev, ...parent, "handle", "10:", ...tbf);
       }
     }
@@ -171,10 +257,29 @@ export class Testbed {
 
   /** Removes every namespace made (their veths and the bridge go with them). */
   async destroy(): Promise<void> {
+    track(this, false);
     for (const ns of this.#made.splice(0).reverse()) {
       await run("ip", "netns", "del", ns).catch((err) => console.error(`cleanup: ${err.message}`));
     }
+    await Deno.remove(`${REGISTRY}/${this.#prefix}`).catch(() => {});
   }
+}
+
+/** Bits per second of a tc rate such as "200mbit" or "1gbit". */
+export function rateBits(rate: string): number {
+  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate.trim());
+  if (!m) throw new NetnsError(`Rate ${rate} is not <number>[k|m|g]bit`);
+  const unit = { k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? "").toLowerCase() as "k" | "m" | "g"] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/**
+ * The tbf bucket for a rate: 4 ms of it, and at least 64 KiB, so that one
+ * GSO segment (up to 64 KiB on a veth) always fits and the rate holds at 1 Gbit.
+ */
+export function burstFor(rate: string): string {
+  const bytes = Math.max(64 * 1024, Math.ceil(rateBits(rate) / 8 * 0.004));
+  return `${bytes}b`;
 }
 
 /** The command prefix that runs a process inside namespace `ns`. */
