@@ -60,6 +60,10 @@ export class RequestPlanner {
   pump(now: number, plan: { prefix: number; grant: unknown }, out: SessionAction[]): void {
     const sources = this.#sources;
     const depth = sources.depth();
+    // In a crowd (other downloaders are sources too) everyone sees the same rarest pieces, and
+    // a window at the front of the file would have them all ask the seeder for the same few:
+    // ties are then broken over the whole file, so the seeder's uplink carries distinct pieces.
+    const window = sources.hasPartialPeer() ? Infinity : PICK_WINDOW;
     let nextRetry = Infinity;
     for (const s of sources.slots.values()) {
       if (s.dropped) continue;
@@ -83,7 +87,7 @@ export class RequestPlanner {
           inFlight: sources.inFlight,
           fromPeer: sources.askedOf(s),
           random: this.#random,
-          window: PICK_WINDOW,
+          window,
           minAvailability: sources.minAvailability,
           haveBefore: plan.prefix,
         });

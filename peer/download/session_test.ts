@@ -588,3 +588,26 @@ Deno.test("DownloadSession: the backoff of a failing source doubles up to 30 s",
     conn = reconnect.conn;
   }
 });
+
+Deno.test("DownloadSession: alone with seeders it asks near the front of the file; in a crowd (a partial peer listed) it spreads its asks over the whole file", () => {
+  const n = 400;
+  const firstAsks = (lookup: LookupResult): number[] => {
+    // random() = 0: every equally rare piece replaces the pick, so the last one allowed wins.
+    const have = emptyBitfield(n);
+    const s = new DownloadSession(
+      { name: "f.bin", size: n * PS, pieceSize: PS, sha1: SHA1, have, partPath: "/d/f.bin.part" },
+      { random: () => 0 },
+    );
+    const out = s.handle(ev.start(0, lookup));
+    const seeder = out.find((a) => a.type === "connect" && a.addr.port === parseEndpoint(A).port);
+    assert.ok(seeder?.type === "connect");
+    return s.handle(ev.opened(1, seeder.conn)).flatMap((a) =>
+      a.type === "request" && a.conn === seeder.conn ? [a.piece] : []
+    );
+  };
+  const alone = firstAsks(listing(A));
+  assert.ok(alone.length > 0 && alone.every((p) => p < 100), `alone: ${alone}`);
+  const partial = partialListing(B, n, 0);
+  const crowd = firstAsks({ peers: [...listing(A).peers, ...partial.peers], grant: {} });
+  assert.ok(crowd.length > 0 && crowd.every((p) => p >= 300), `in a crowd: ${crowd}`);
+});

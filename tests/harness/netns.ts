@@ -255,6 +255,20 @@ export class Testbed {
     }
   }
 
+  /** Bytes `host` has sent on its link so far (its eth0's counter, all protocols). */
+  async txBytes(host: string): Promise<number> {
+    const out = await new Deno.Command("ip", {
+      args: ["-n", this.ns(host), "-s", "-j", "link", "show", "eth0"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new NetnsError(`Cannot read ${host}'s link counters`);
+    const [link] = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      stats64?: { tx?: { bytes?: number } };
+    }[];
+    return link?.stats64?.tx?.bytes ?? NaN;
+  }
+
   /** Removes every namespace made (their veths and the bridge go with them). */
   async destroy(): Promise<void> {
     track(this, false);
