@@ -6,7 +6,7 @@ DENO_VERSION := 2.9.6
 LOCAL_DENO := .tools/node_modules/.bin/deno
 DENO := $(shell if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | head -n1 | grep -q "deno $(DENO_VERSION) "; then command -v deno; else echo $(LOCAL_DENO); fi)
 
-.PHONY: all demo dev test test-deps test-faults check build bench bench-tracker bench-compare deno clean
+.PHONY: all demo dev test test-deps test-faults check build bench bench-tracker bench-compare bench-lan deno clean
 
 all: check test
 
@@ -46,8 +46,13 @@ test-faults: deno test-deps
 check: deno
 	$(DENO) task check
 
-bench: deno
+# The LAN section needs iproute2 (test-deps) and root for its namespaces; it says so and is left out otherwise.
+bench: deno test-deps
 	$(DENO) task bench
+
+# shoal on shaped namespace hosts only (docs/PERFORMANCE.md, "On a shaped LAN").
+bench-lan: deno test-deps
+	$(DENO) task bench:lan
 
 # Installs aria2, mktorrent, opentracker and time (Debian) so that `make bench`
 # can compare shoal with aria2 in the same run.

@@ -123,6 +123,18 @@ export interface Results {
   swarm: Part<SwarmJson>;
   failover: Part<FailoverJson>;
   aria2: Part<Aria2Json>;
+  lan: Part<LanJson>;
+}
+
+/** What bench/lan_bench.ts prints as its last line. */
+export interface LanJson {
+  lan: {
+    mib: number;
+    runs: number;
+    cases: { name: string; seconds: number[]; ideal: number }[];
+    crowd: { ideal: number; bound: number; runs: number[][]; seederCopies: number[] };
+  } | null;
+  skipped?: string;
 }
 
 /** A measure of a download row. */
