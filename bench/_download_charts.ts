@@ -70,9 +70,15 @@ export function seedersChart(tools: Record<string, Row[]>, label: string): vl.To
 
 /**
  * Completion time of each downloader of the flash crowd (in finishing order,
- * median and min-max over the runs), with the time of one download alone.
+ * median and min-max over the runs), with a reference line: by default the
+ * time of one download alone.
  */
-export function crowdChart(crowd: Crowd, label: string, aloneSeconds: number | null) {
+export function crowdChart(
+  crowd: Crowd,
+  label: string,
+  aloneSeconds: number | null,
+  options: { reference?: string; title?: string } = {},
+) {
   const values = Array.from({ length: crowd.downloaders }, (_, i) => ({
     downloader: i + 1,
     ...medianMinMax(crowd.runs.map((times) => times[i]!)),
@@ -95,7 +101,7 @@ export function crowdChart(crowd: Crowd, label: string, aloneSeconds: number | n
   ];
   if (aloneSeconds !== null) {
     layer.push({
-      data: { values: [{ y: aloneSeconds, label: "one downloader alone" }] },
+      data: { values: [{ y: aloneSeconds, label: options.reference ?? "one downloader alone" }] },
       layer: [
         {
           mark: { type: "rule", strokeDash: [6, 4], color: "firebrick" },
@@ -115,7 +121,8 @@ export function crowdChart(crowd: Crowd, label: string, aloneSeconds: number | n
   return {
     $schema: SCHEMA,
     title: chartTitle(
-      `Flash crowd: ${crowd.downloaders} downloaders of ${label} from one seeder, started together`,
+      options.title ??
+        `Flash crowd: ${crowd.downloaders} downloaders of ${label} from one seeder, started together`,
       `${RANGE_NOTE}; ${crowd.runs.length} run(s)`,
     ),
     width: 360,

@@ -1,9 +1,65 @@
 /** The report's "On a shaped LAN" section, from bench/lan_bench.ts. */
+import type * as vl from "vega-lite";
+import { rangePanels, type RangePoint } from "./_charts.ts";
+import { crowdChart } from "./_download_charts.ts";
 import { medianMinMax } from "./_stats.ts";
 import { type LanJson, mmm, type Part } from "./_results.ts";
 
+/** The LAN charts: MB/s against seeders with the ideal, and the crowd's completion times. */
+export function lanCharts(lan: NonNullable<LanJson["lan"]>): [string, vl.TopLevelSpec][] {
+  const mb = lan.mib * 1048576 / 1e6;
+  const points: RangePoint[] = [];
+  for (const c of lan.cases) {
+    const n = /^(\d+) seeder/.exec(c.name)?.[1];
+    if (!n) continue;
+    const s = medianMinMax(c.seconds);
+    const x = Number(n);
+    points.push({
+      series: "shoal",
+      x,
+      panel: "MB/s",
+      median: mb / s.median,
+      min: mb / s.max,
+      max: mb / s.min,
+    });
+    const ideal = mb / c.ideal;
+    points.push({ series: "ideal", x, panel: "MB/s", median: ideal, min: ideal, max: ideal });
+  }
+  const out: [string, vl.TopLevelSpec][] = [];
+  if (points.length) {
+    out.push([
+      "perf_lan_seeders.svg",
+      rangePanels(points, {
+        title: `Shaped LAN: ${lan.mib} MiB from n seeders of 200 Mbit/s into a 1 Gbit/s downlink`,
+        xTitle: "seeders",
+        panels: ["MB/s"],
+      }),
+    ]);
+  }
+  const cr = lan.crowd;
+  if (cr.runs.length) {
+    const n = cr.runs[0]!.length;
+    out.push([
+      "perf_lan_crowd.svg",
+      crowdChart(
+        { mib: lan.mib, downloaders: n, runs: cr.runs },
+        `${lan.mib} MiB`,
+        cr.bound,
+        {
+          reference: "bound of all uplinks",
+          title: `Shaped LAN: flash crowd of ${n} (100 Mbit/s up) on one 200 Mbit/s seeder`,
+        },
+      ),
+    ]);
+  }
+  return out;
+}
+
 /** The section's lines. */
-export function lanSection(part: Part<LanJson>): string[] {
+export function lanSection(
+  part: Part<LanJson>,
+  img: (name: string, alt: string) => string[],
+): string[] {
   const lan = part.data?.lan;
   if (!lan) {
     return [
@@ -45,5 +101,10 @@ export function lanSection(part: Part<LanJson>): string[] {
       } copies of the file per run.`,
     );
   }
+  lines.push(
+    "",
+    ...img("perf_lan_seeders.svg", "MB/s against seeders on the shaped LAN, with the ideal"),
+    ...img("perf_lan_crowd.svg", "completion time of each downloader of the LAN flash crowd"),
+  );
   return lines;
 }

@@ -16,7 +16,7 @@ import { goalsTable } from "./_report_goals.ts";
 import { floorSection } from "./_report_floor.ts";
 import { trends } from "./_report_trends.ts";
 import { readTlsCost, tlsSection } from "./_report_tls.ts";
-import { lanSection } from "./_report_lan.ts";
+import { lanCharts, lanSection } from "./_report_lan.ts";
 import {
   type Aria2Json,
   type FailoverJson,
@@ -85,6 +85,8 @@ function charts(r: Results): [string, vl.TopLevelSpec][] {
   }
   const f = r.failover.data?.failover;
   if (f) out.push(["perf_failover_download.svg", dl.failoverChart(f, sizeLabel(f.mib))]);
+  const lan = r.lan.data?.lan;
+  if (lan) out.push(...lanCharts(lan));
   const t = r.tracker.data;
   if (t) {
     const series = { writes: t.write_throughput, reads: t.read_throughput };
@@ -179,7 +181,7 @@ async function markdown(
     "",
     "## On a shaped LAN",
     "",
-    ...lanSection(r.lan),
+    ...lanSection(r.lan, img),
     "",
     "## What a GiB costs on this machine",
     "",
