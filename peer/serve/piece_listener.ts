@@ -13,6 +13,7 @@ import tls from "node:tls";
 import { describeError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { TlsSocketConn } from "../../shared/tls/tls_socket_conn.ts";
+import { listenTlsServer, tlsServerAddr } from "../../shared/tls/tls_server.ts";
 import { type PeerCert, peerCert } from "./peer_cert.ts";
 
 const logger = log("peer", "server");
@@ -68,37 +69,13 @@ export class PieceListener implements AsyncIterable<Accepted> {
     });
     const listener = new PieceListener(server, opts.ca);
     server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
-    server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
-      logger.debug("TLS handshake with {remote} failed: {error}", {
-        remote: `${socket.remoteAddress}:${socket.remotePort}`,
-        error: describeError(err),
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      // `reusePort` is known to Deno's node:net, not yet to its types.
-      const listen: { host: string; port: number; reusePort?: boolean } = {
-        host: opts.hostname,
-        port: opts.port,
-      };
-      if (opts.reusePort) listen.reusePort = true;
-      server.listen(listen, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("error", (err: Error) => {
-      logger.error("Piece server failed: {error}", { error: describeError(err) });
-    });
+    await listenTlsServer(server, { ...opts, what: "Piece server" });
     return listener;
   }
 
   /** The address listened on. */
   get addr(): Deno.NetAddr {
-    const a = this.#server.address();
-    return typeof a === "object" && a !== null
-      ? { transport: "tcp", hostname: a.address, port: a.port }
-      : { transport: "tcp", hostname: "", port: 0 };
+    return tlsServerAddr(this.#server);
   }
 
   /** Shows `id` to the handshakes from now on; null: refuse every handshake again. */

@@ -6,9 +6,9 @@
  * 0.13 s). It is node:tls underneath, like the piece server's listener.
  */
 import tls from "node:tls";
-import { describeError } from "../errors.ts";
 import { log } from "../log.ts";
 import { TlsSocketConn } from "./tls_socket_conn.ts";
+import { listenTlsServer, tlsServerAddr } from "./tls_server.ts";
 
 const logger = log("tls");
 
@@ -62,31 +62,13 @@ export class TlsListener implements AsyncIterable<Deno.Conn> {
     });
     const listener = new TlsListener(server, opts.clientCa !== undefined);
     server.on("secureConnection", (socket: tls.TLSSocket) => listener.#admit(socket));
-    server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
-      logger.debug("TLS handshake with {remote} failed: {error}", {
-        remote: `${socket.remoteAddress}:${socket.remotePort}`,
-        error: describeError(err),
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: opts.hostname, port: opts.port }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("error", (err: Error) => {
-      logger.error("TLS listener failed: {error}", { error: describeError(err) });
-    });
+    await listenTlsServer(server, { ...opts, what: "TLS listener" });
     return listener;
   }
 
   /** The address listened on. */
   get addr(): Deno.NetAddr {
-    const a = this.#server.address();
-    return typeof a === "object" && a !== null
-      ? { transport: "tcp", hostname: a.address, port: a.port }
-      : { transport: "tcp", hostname: "", port: 0 };
+    return tlsServerAddr(this.#server);
   }
 
   /** Stops accepting; connections already handed out stay open. */
