@@ -62,3 +62,17 @@ Deno.test("sim: a crowd whose seeder leaves without a word still completes from 
   assert.ok(times.every((t) => t !== null), `pieces at the end: ${r.pieces}`);
   assert.ok(Math.max(...times as number[]) > 4_900, "some finished after it left");
 });
+
+Deno.test("sim: with upload slots a crowd of 100 is done before half of it would be without", () => {
+  // 16 MiB, one seeder at 200 Mbit/s, 100 downloaders at 100 Mbit/s up; 1 ms latency.
+  const o = { ...base, latencyMs: 1, pieces: 32, peers: crowd(100), seed: 1, untilMs: 120_000 };
+  const slots = simulate(o);
+  const done = slots.done.slice(1);
+  assert.ok(done.every((d) => d !== null), "not every downloader finished");
+  assert.ok(slots.choked > 0, "no request was ever choked");
+  const last = Math.max(...(done as number[]));
+  // The same swarm, its peers serving every asker at once, stopped when the first run ended.
+  const open = simulate({ ...o, uploadSlots: Infinity, untilMs: last });
+  const openDone = open.done.slice(1).filter((d) => d !== null).length;
+  assert.ok(openDone < 50, `${openDone} of 100 done by ${last} ms without slots`);
+});

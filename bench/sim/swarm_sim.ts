@@ -20,6 +20,7 @@ import { emptyBitfield, hasBit, setBit } from "../../shared/bitfield.ts";
 import { DownloadSession } from "../../peer/download/session.ts";
 import type { SessionAction, SessionEvent } from "../../peer/download/session_events.ts";
 import type { LookupResult } from "../../peer/download/tracker_answers.ts";
+import { UploadSlots } from "../../peer/serve/upload_slots.ts";
 import { prng } from "../../tests/_prng.ts";
 
 /** One peer of a simulated swarm. */
@@ -45,6 +46,11 @@ export interface SimOptions {
   seed: number;
   /** A lookup lists at most this many sources (default: all, as the trackers do today). */
   maxLookupPeers?: number;
+  /**
+   * Downloaders each peer serves at once (peer/serve/upload_slots.ts); default
+   * UPLOAD_SLOTS, as the piece server; Infinity: no slots (every asker served).
+   */
+  uploadSlots?: number;
   /** Simulated time at which the run stops, ms. */
   untilMs: number;
 }
@@ -65,6 +71,8 @@ export interface SimResult {
   endedAt: number;
   /** Events processed. */
   events: number;
+  /** Requests refused as choked. */
+  choked: number;
 }
 
 interface Node {
@@ -81,6 +89,9 @@ interface Node {
   downFree: number;
   /** Open connections of this downloader: conn id → server index. */
   conns: Map<number, number>;
+  /** Its upload slots, as a server (null: unlimited). */
+  slots: UploadSlots | null;
+
   /** When a tick is scheduled (Infinity: none). */
   tickAt: number;
   done: number | null;
@@ -164,6 +175,7 @@ export function simulate(o: SimOptions): SimResult {
   let lookups = 0;
   let reports = 0;
   let events = 0;
+  let choked = 0;
   let left = 0;
   const sent = o.peers.map(() => 0);
   const nodes: Node[] = o.peers.map((spec) => {
@@ -182,6 +194,8 @@ export function simulate(o: SimOptions): SimResult {
       upFree: 0,
       downFree: 0,
       conns: new Map(),
+      slots: o.uploadSlots === Infinity ? null : new UploadSlots(o.uploadSlots),
+
       tickAt: Infinity,
       done: null,
     };
@@ -250,9 +264,13 @@ export function simulate(o: SimOptions): SimResult {
         agenda.push(now + lat, () => serve(j, i, a.conn, a.piece));
         return;
       }
-      case "close":
+      case "close": {
+        const j = n.conns.get(a.conn);
         n.conns.delete(a.conn);
+        // Its last connection to j is gone: so is its upload slot there.
+        if (j !== undefined && ![...n.conns.values()].includes(j)) nodes[j]!.slots?.release(`${i}`);
         return;
+      }
       case "report": {
         reports++;
         const pieces = a.pieces;
@@ -299,12 +317,21 @@ export function simulate(o: SimOptions): SimResult {
       agenda.push(now + lat, () => feed(i, { type: "refused", now, conn, piece }));
       return;
     }
+    if (m.slots && !m.slots.admit(`${i}`, now)) {
+      choked++;
+      agenda.push(now + lat, () => feed(i, { type: "refused", now, conn, piece, choked: true }));
+      return;
+    }
     const bytes = Math.min(o.pieceSize, size - piece * o.pieceSize);
     const upStart = Math.max(now, m.upFree);
     m.upFree = upStart + bytes * 8 / m.spec.up * 1000;
     const downStart = Math.max(m.upFree, n.downFree);
     n.downFree = downStart + bytes * 8 / n.spec.down * 1000;
     sent[j]! += bytes;
+    if (m.slots) {
+      const slots = m.slots;
+      agenda.push(m.upFree, () => slots.served(`${i}`, now));
+    }
     agenda.push(n.downFree + lat, () => {
       if (!m.online || !n.conns.has(conn)) return;
       if (!hasBit(n.have, piece)) {
@@ -353,5 +380,6 @@ export function simulate(o: SimOptions): SimResult {
     status: nodes.map((n) => n.session?.status ?? "seed"),
     endedAt: now,
     events,
+    choked,
   };
 }

@@ -6,6 +6,7 @@
  * wakes the session at its `wakeAt`. All the decisions are the session's.
  */
 import { describeError } from "../../shared/errors.ts";
+import { CHOKED } from "../../shared/protocol/transfer.ts";
 import { log } from "../../shared/log.ts";
 import type { DownloadRecord, PeerDb } from "../store/peer_db.ts";
 import { type ServedFiles, sharedBitfield } from "../serve/served_files.ts";
@@ -253,7 +254,13 @@ export class DownloadDriver {
       case "bad":
         return this.#feed({ type: "bad", now, conn, piece: e.piece });
       case "rejected":
-        return this.#feed({ type: "refused", now, conn, piece: e.piece });
+        return this.#feed({
+          type: "refused",
+          now,
+          conn,
+          piece: e.piece,
+          choked: e.error === CHOKED,
+        });
       case "writeFailed":
         return this.#feed({ type: "writeFailed", now, conn, piece: e.piece, error: e.error });
       case "failed":

@@ -39,6 +39,12 @@ export interface PickInput {
   minAvailability?: number;
   /** Pieces 0 .. haveBefore-1 are all ours, so the scan starts there. Default 0. */
   haveBefore?: number;
+  /**
+   * In end-game a piece is asked of at most this many peers at once (default
+   * unlimited). Without a cap a download with more connections than missing
+   * pieces asks every peer for every piece.
+   */
+  maxRequests?: number;
 }
 
 /** The piece to request from this peer next, or -1 if it has nothing we need. */
@@ -46,6 +52,7 @@ export function pickPiece(input: PickInput): number {
   const { n, mine, peerHas, availability, inFlight, fromPeer, random } = input;
   const window = input.window ?? Infinity;
   const floor = input.minAvailability ?? 0;
+  const maxLoad = input.maxRequests ?? Infinity;
   let best = -1;
   let bestAvail = Infinity;
   let ties = 0;
@@ -59,7 +66,7 @@ export function pickPiece(input: PickInput): number {
     if (hasBit(mine, p) || (peerHas !== null && !hasBit(peerHas, p))) continue;
     const load = inFlight.get(p) ?? 0;
     if (load > 0) {
-      if (!fromPeer.has(p) && load < endgameLoad) {
+      if (!fromPeer.has(p) && load < endgameLoad && load < maxLoad) {
         endgame = p;
         endgameLoad = load;
       }

@@ -22,6 +22,15 @@ export const PICK_WINDOW = 32;
  * peer whose host vanished sends no FIN.
  */
 export const SOURCE_STALL_MS = 5000;
+/**
+ * In end-game (every missing piece asked for) a piece is asked of at most
+ * this many peers at once: the slowest source no longer holds the end back,
+ * and a crowd with more connections than pieces does not ask each of its
+ * peers for every piece (docs/SCALING.md).
+ */
+export const ENDGAME_REQUESTS = 2;
+/** A peer that refused us an upload slot is asked again after about this long. */
+export const CHOKE_RETRY_MS = 500;
 /** The same for a source the trackers no longer list as online. */
 export const OFFLINE_STALL_MS = 1000;
 
@@ -59,7 +68,7 @@ export class RequestPlanner {
    */
   pump(now: number, plan: { prefix: number; grant: unknown }, out: SessionAction[]): void {
     const sources = this.#sources;
-    const depth = sources.depth();
+    const depth = sources.depth(now);
     // In a crowd (other downloaders are sources too) everyone sees the same rarest pieces, and
     // a window at the front of the file would have them all ask the seeder for the same few:
     // ties are then broken over the whole file, so the seeder's uplink carries distinct pieces.
@@ -78,6 +87,10 @@ export class RequestPlanner {
         continue;
       }
       if (!s.opened) continue;
+      if (s.chokedUntil > now) {
+        nextRetry = Math.min(nextRetry, s.chokedUntil);
+        continue;
+      }
       while (s.requested.size < depth) {
         const p = pickPiece({
           n: this.#file.n,
@@ -90,6 +103,7 @@ export class RequestPlanner {
           window,
           minAvailability: sources.minAvailability,
           haveBefore: plan.prefix,
+          maxRequests: ENDGAME_REQUESTS,
         });
         if (p < 0) break;
         sources.request(s, p);
@@ -97,6 +111,17 @@ export class RequestPlanner {
       }
     }
     this.nextRetry = nextRetry;
+  }
+
+  /**
+   * The peer of slot `s` refused a request as choked (its upload slots are
+   * taken): it is not asked again for {@linkcode CHOKE_RETRY_MS} (half to one
+   * and a half times, so that the refused do not all come back at once), and
+   * its stall clock restarts.
+   */
+  choked(s: Slot, now: number): void {
+    s.chokedUntil = now + CHOKE_RETRY_MS * (0.5 + this.#random());
+    s.lastDataAt = now;
   }
 
   /**

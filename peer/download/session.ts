@@ -224,7 +224,8 @@ export class DownloadSession {
         break;
       case "refused":
         this.#sources.release(s, e.piece);
-        s.refused.add(e.piece);
+        if (e.choked) this.#planner.choked(s, e.now);
+        else s.refused.add(e.piece);
         break;
       case "writeFailed":
         this.#fail(`cannot write ${this.#file.partPath}: ${e.error}`, out);

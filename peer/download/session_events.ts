@@ -23,8 +23,11 @@ export type SessionEvent =
   | { type: "verified"; now: number; conn: number; piece: number; bytes: number }
   /** Piece `piece` arrived over `conn` and did not match its hash. */
   | { type: "bad"; now: number; conn: number; piece: number }
-  /** The peer at `conn` refused piece `piece`. */
-  | { type: "refused"; now: number; conn: number; piece: number }
+  /**
+   * The peer at `conn` refused piece `piece`: it does not have it, or (`choked`) it is
+   * serving as many downloaders as it has upload slots (peer/serve/upload_slots.ts).
+   */
+  | { type: "refused"; now: number; conn: number; piece: number; choked?: boolean }
   /** Piece `piece` could not be written. */
   | { type: "writeFailed"; now: number; conn: number; piece: number; error: string }
   /**

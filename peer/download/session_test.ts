@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { encodeBase64 } from "../../shared/base64.ts";
 import { emptyBitfield, setBit } from "../../shared/bitfield.ts";
 import { parseEndpoint } from "../../shared/tracker_info.ts";
-import { SOURCE_STALL_MS } from "./request_planner.ts";
+import { CHOKE_RETRY_MS, ENDGAME_REQUESTS, SOURCE_STALL_MS } from "./request_planner.ts";
 import { DownloadSession, PARTIAL_REFRESH_MS, REFRESH_INTERVAL_MS } from "./session.ts";
 import type { SessionAction, SessionEvent } from "./session_events.ts";
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, IN_FLIGHT_BUDGET, MIN_DEPTH } from "./sources.ts";
@@ -610,4 +610,41 @@ Deno.test("DownloadSession: alone with seeders it asks near the front of the fil
   const partial = partialListing(B, n, 0);
   const crowd = firstAsks({ peers: [...listing(A).peers, ...partial.peers], grant: {} });
   assert.ok(crowd.length > 0 && crowd.every((p) => p >= 300), `in a crowd: ${crowd}`);
+});
+
+Deno.test("DownloadSession: a peer that refuses as choked is not asked again until its retry time, and its pieces go elsewhere", () => {
+  const s = newSession({ name: "", n: 2, steps: [] });
+  assert.deepEqual(s.handle(ev.start(0, listing(A, B))), [act.connect(1, A), act.connect(2, B)]);
+  assert.deepEqual(s.handle(ev.opened(1, 1)), act.requests(1, 0, 1));
+  const choked = (now: number, piece: number): SessionEvent => ({
+    type: "refused",
+    now,
+    conn: 1,
+    piece,
+    choked: true,
+  });
+  assert.deepEqual(s.handle(choked(5, 0)), []);
+  assert.deepEqual(s.handle(choked(6, 1)), []);
+  // B opens: it gets both pieces; A is not asked again though nothing is in flight from it.
+  assert.deepEqual(s.handle(ev.opened(7, 2)), act.requests(2, 0, 1));
+  // random() = 0.999: A is asked again about 1.5 × CHOKE_RETRY_MS after its last refusal.
+  const retryAt = 6 + CHOKE_RETRY_MS * 1.499;
+  assert.ok(s.wakeAt <= retryAt, `wakes at ${s.wakeAt}`);
+  assert.equal(requested(s.handle(ev.tick(retryAt - 1)), 1), 0);
+  // Then both pieces, still in flight from B, are asked of A too (end-game, two peers each).
+  assert.deepEqual(s.handle(ev.tick(retryAt)), act.requests(1, 0, 1));
+  // A plain refusal (the peer lacks the piece) is for good on that connection.
+  assert.deepEqual(s.handle(ev.pieceRefused(retryAt + 1, 1, 0)), []);
+  assert.equal(requested(s.handle(ev.tick(retryAt + 5000)), 1), 0);
+});
+
+Deno.test("DownloadSession: in end-game a piece is asked of at most ENDGAME_REQUESTS peers", () => {
+  const peers = addrs(5);
+  const s = newSession({ name: "", n: 1, steps: [] });
+  const out = s.handle(ev.start(0, listing(...peers)));
+  let asks = 0;
+  for (const a of out) {
+    if (a.type === "connect") asks += requested(s.handle(ev.opened(1, a.conn)), a.conn);
+  }
+  assert.equal(asks, ENDGAME_REQUESTS);
 });

@@ -57,6 +57,8 @@ export interface Slot {
   listed: boolean;
   /** When this connection last delivered a piece (or was opened). */
   lastDataAt: number;
+  /** Until when the peer is not asked (it refused us an upload slot). */
+  chokedUntil: number;
 }
 
 /** The slots of one download and what follows from them; see the module comment. */
@@ -134,6 +136,7 @@ export class Sources {
           dropped: this.#banned.has(p.addr),
           listed: true,
           lastDataAt: 0,
+          chokedUntil: 0,
         });
       }
     }
@@ -193,12 +196,14 @@ export class Sources {
   /**
    * Requests to keep outstanding per connection, from the budget shared by
    * the connections that are open or opening for the first time (not those
-   * retrying a peer that failed, which may be gone: they count once open).
+   * retrying a peer that failed, which may be gone: they count once open,
+   * nor those choked at `now`).
    */
-  depth(): number {
+  depth(now = 0): number {
     let open = 0;
     for (const s of this.slots.values()) {
-      if (!s.dropped && s.conn !== null && (s.opened || s.failures === 0)) open++;
+      if (s.dropped || s.conn === null || s.chokedUntil > now) continue;
+      if (s.opened || s.failures === 0) open++;
     }
     const share = Math.floor(IN_FLIGHT_BUDGET / Math.max(1, open));
     return Math.max(MIN_DEPTH, Math.min(PIPELINE_DEPTH, share));

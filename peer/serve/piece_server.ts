@@ -10,15 +10,19 @@
  * → {t:"get", tag, piece}                    ← data frame (tag, bytes) | {t:"reject", tag, error}
  *
  * A malformed get is rejected like a missing piece, under whatever tag it
- * carried; any other message after the hello closes the connection.
+ * carried; any other message after the hello closes the connection. Pieces
+ * go to as many downloaders at a time as there are upload slots
+ * (upload_slots.ts, keyed by the identity of the client certificate); the
+ * others' gets are rejected as `CHOKED` until a slot is theirs.
  */
 import { encodeBase64 } from "../../shared/base64.ts";
 import { FramedConn } from "../../shared/conn.ts";
 import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import { describeError } from "../../shared/errors.ts";
-import type { Message } from "../../shared/frame.ts";
+import type { Frame, Message } from "../../shared/frame.ts";
 import { BadMessage, errorNotice } from "../../shared/protocol/bad_message.ts";
 import {
+  CHOKED,
   decodeTransferMessage,
   type PieceReject,
   type PieceRequest,
@@ -33,6 +37,7 @@ import type { ServedFile, ServedFiles } from "./served_files.ts";
 import { RevokedGrants } from "./revoked_grants.ts";
 import type { Accepted } from "./piece_listener.ts";
 import type { PeerCert } from "./peer_cert.ts";
+import { UploadSlots } from "./upload_slots.ts";
 
 const logger = log("peer", "server");
 
@@ -88,6 +93,8 @@ export interface PieceServerOptions {
   grantKey: () => CryptoKey | null;
   /** Called before serving a shared file: false if it changed on disk (then refused). */
   checkUnchanged?: (file: ServedFile) => Promise<boolean>;
+  /** Downloaders served at once (default UPLOAD_SLOTS; with several workers, each has its share). */
+  uploadSlots?: number;
 }
 
 /** Serves pieces to other peers. */
@@ -99,11 +106,15 @@ export class PieceServer {
   /** The grant each admitted connection is served under, and the identity it was shown by. */
   #grants = new Map<FramedConn, { grant: Grant; peer: PeerCert }>();
   #revoked = new RevokedGrants();
+  #slots: UploadSlots;
+  /** Open admitted connections per downloader identity: its slot is released with the last. */
+  #perIdentity = new Map<string, number>();
   #done: Promise<void>;
 
   constructor(listener: PieceConnections, opts: PieceServerOptions) {
     this.#listener = listener;
     this.#opts = opts;
+    this.#slots = new UploadSlots(opts.uploadSlots);
     this.#done = this.#accept();
   }
 
@@ -194,6 +205,26 @@ export class PieceServer {
     if (first.done || first.value.kind !== "json") return;
     const file = await this.#admit(fc, first.value.msg, peer);
     if (!file) return;
+    const who = `${peer.name}\u0000${peer.keyId}`;
+    this.#perIdentity.set(who, (this.#perIdentity.get(who) ?? 0) + 1);
+    try {
+      await this.#serveAdmitted(fc, frames, file, who);
+    } finally {
+      const left = (this.#perIdentity.get(who) ?? 1) - 1;
+      if (left > 0) this.#perIdentity.set(who, left);
+      else {
+        this.#perIdentity.delete(who);
+        this.#slots.release(who);
+      }
+    }
+  }
+
+  async #serveAdmitted(
+    fc: FramedConn,
+    frames: AsyncGenerator<Frame>,
+    file: ServedFile,
+    who: string,
+  ): Promise<void> {
     using fh = await Deno.open(file.path, { read: true });
     // One buffer per connection, reused for every piece (each send completes before the next read).
     const buf = new Uint8Array(file.meta.pieceSize);
@@ -227,7 +258,7 @@ export class PieceServer {
         wake = null;
         continue;
       }
-      await this.#servePiece(fc, fh, file, req, buf);
+      await this.#servePiece(fc, fh, file, req, buf, who);
     }
     fc.close();
     await reader;
@@ -280,6 +311,7 @@ export class PieceServer {
     file: ServedFile,
     req: Queued,
     pieceBuf: Uint8Array,
+    who: string,
   ) {
     const { size, pieceSize } = file.meta;
     const n = Math.ceil(size / pieceSize);
@@ -293,6 +325,11 @@ export class PieceServer {
       await fc.send(reject);
       return;
     }
+    if (!this.#slots.admit(who, performance.now())) {
+      const reject: PieceReject = { t: "reject", tag, error: CHOKED };
+      await fc.send(reject);
+      return;
+    }
     const off = p * pieceSize;
     const buf = pieceBuf.subarray(0, Math.min(pieceSize, size - off));
     // Synchronous: a page-cache read of one piece takes far less than the
@@ -300,5 +337,6 @@ export class PieceServer {
     fh.seekSync(off, Deno.SeekMode.Start);
     readFullySync(fh, buf);
     await fc.sendData(tag >>> 0, buf);
+    this.#slots.served(who, performance.now());
   }
 }

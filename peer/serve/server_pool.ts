@@ -13,6 +13,7 @@ import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { ServerIdentity } from "./piece_listener.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
+import { UPLOAD_SLOTS } from "./upload_slots.ts";
 
 const logger = log("peer", "server");
 
@@ -73,6 +74,8 @@ export class ServerPool {
         port: addr.port,
         reusePort: count > 1,
         ca: opts.ca,
+        // The kernel spreads connections over the workers: each serves its share of the slots.
+        uploadSlots: Math.max(1, Math.round(UPLOAD_SLOTS / count)),
       };
       if (i > 0) w.postMessage(listen);
       else {

@@ -16,6 +16,8 @@ export type ServerCommand =
     port: number;
     reusePort: boolean;
     ca: string;
+    /** Downloaders this worker serves at once (its share of UPLOAD_SLOTS). */
+    uploadSlots: number;
     verifyPort?: MessagePort;
   }
   /** The certificate and key to show downloaders from now on; null: refuse every handshake. */

@@ -54,6 +54,7 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
           files,
           grantKey: () => key,
           checkUnchanged: unchanged,
+          uploadSlots: m.uploadSlots,
         });
         post({ type: "listening" });
       } catch (err) {

@@ -9,7 +9,7 @@
  * ← {t:"welcome", have}                    admitted; `have` is "all" or a base64 bitfield
  * → {t:"get", tag, piece}                  a piece (several may be outstanding)
  * ← DATA frame (tag, bytes)                the piece, under the request's tag
- * ← {t:"reject", tag, error}               that piece is not served
+ * ← {t:"reject", tag, error}               that piece is not served (error CHOKED: not now)
  * ↔ {t:"error", error}                     refused or bad input; the sender closes
  */
 import type { Message } from "../frame.ts";
@@ -17,6 +17,12 @@ import { BadMessage, type ErrorNotice, unexpectedType } from "./bad_message.ts";
 import { FieldReader, isHaveText } from "./_fields.ts";
 
 export type { ErrorNotice };
+
+/**
+ * The `reject` error of a serving peer whose upload slots are all taken
+ * (peer/serve/upload_slots.ts): ask again soon, meanwhile fetch elsewhere.
+ */
+export const CHOKED = "choked: every upload slot is taken; ask again soon";
 
 /** Why a hello was refused when it does not name a file. */
 export const BAD_HELLO = "hello needs group, name and sha1";
