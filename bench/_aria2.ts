@@ -1,6 +1,8 @@
 /**
- * External BitTorrent tools for the aria2 comparison: a local opentracker, torrents made
- * with mktorrent, aria2c seeders, and a timed aria2c download.
+ * External BitTorrent tools for the aria2 comparison: an opentracker, torrents made
+ * with mktorrent, aria2c seeders, and timed aria2c downloads. Each process runs on
+ * loopback, or on a testbed host (tests/harness/netns.ts) behind a command prefix
+ * (`ip netns exec <ns>`) at its host's address.
  */
 import { stopChild } from "../tests/harness/process.ts";
 
@@ -10,32 +12,67 @@ const STOP_GRACE_MS = 3_000;
 const SEEDERS_READY_TIMEOUT_MS = 600_000;
 /** Longest allowed download. */
 const DOWNLOAD_TIMEOUT_MS = 900_000;
+/** What the completion hook prints on aria2c's stdout. */
+const DONE_MARK = "shoal-bench: aria2c download complete";
 
-/** aria2c options shared by seeders and downloaders: loopback only, tracker only. */
+/**
+ * aria2c options shared by seeders and downloaders: peers from the tracker only (no DHT,
+ * local peer discovery or peer exchange), no rate limits (0, aria2's default, set anyway)
+ * and no cap on peers (`--bt-max-peers=0`; the default is 55).
+ */
 const ARIA2_COMMON = flags(`
   --enable-dht=false --enable-dht6=false --bt-enable-lpd=false --enable-peer-exchange=false
-  --bt-external-ip=127.0.0.1 --disable-ipv6=true --file-allocation=falloc
+  --disable-ipv6=true --file-allocation=falloc --enable-color=false
+  --max-overall-upload-limit=0 --max-upload-limit=0 --max-overall-download-limit=0
+  --max-download-limit=0 --bt-max-peers=0
   --console-log-level=warn --summary-interval=0 --allow-overwrite=true --auto-file-renaming=false
 `);
 /** Options of a seeder: verify the file, seed for ever. */
 const SEEDER = flags("-V --bt-seed-unverified=false --seed-ratio=0.0 --log-level=notice");
-/** Options of the timed downloader: check every piece, exit once complete. */
-const DOWNLOADER = flags(
-  "--check-integrity=true --bt-hash-check-seed=true --seed-time=0 --bt-stop-timeout=120",
-);
+/** Options of a downloader: check every piece, give up after 120 s without data. */
+const DOWNLOADER = flags("--check-integrity=true --bt-hash-check-seed=true --bt-stop-timeout=120");
+/** A downloader that exits once complete. */
+const EXIT_WHEN_DONE = flags("--seed-time=0");
+/** A downloader that goes on seeding until stopped (the default stops at a share ratio of 1.0). */
+const SEED_ON = flags("--seed-ratio=0.0");
 
 /** Command-line options written as one string, split at white space. */
 function flags(text: string): string[] {
   return text.trim().split(/\s+/);
 }
 
-/** aria2c's ports and download folder. */
-function where(dir: string, opts: { listenPort: number; dhtPort: number }): string[] {
-  return [`--listen-port=${opts.listenPort}`, `--dht-listen-port=${opts.dhtPort}`, "-d", dir];
+/** Where an aria2c runs: its ports, and its host (loopback unless a prefix and address are given). */
+export interface Placement {
+  listenPort: number;
+  dhtPort: number;
+  /** The command prefix that runs it on its host, e.g. `ip netns exec <ns>`. */
+  prefix?: string[];
+  /** The address other peers reach it at, announced to the tracker (default 127.0.0.1). */
+  externalIp?: string;
 }
 
-/** The first of the needed tools that is not installed, or undefined if all are. */
-export async function missingTool(): Promise<string | undefined> {
+/** aria2c's ports, announced address and download folder. */
+function where(dir: string, opts: Placement): string[] {
+  return [
+    `--listen-port=${opts.listenPort}`,
+    `--dht-listen-port=${opts.dhtPort}`,
+    `--bt-external-ip=${opts.externalIp ?? "127.0.0.1"}`,
+    "-d",
+    dir,
+  ];
+}
+
+/** `cmd args` behind `prefix`: the program to spawn and its arguments. */
+function behind(prefix: string[] | undefined, cmd: string, args: string[]): [string, string[]] {
+  const all = [...(prefix ?? []), cmd, ...args];
+  return [all[0]!, all.slice(1)];
+}
+
+/**
+ * The first of the needed tools that is not installed, or undefined if all are;
+ * `{ time: false }` leaves out GNU time (only the timed loopback download needs it).
+ */
+export async function missingTool(options: { time?: boolean } = {}): Promise<string | undefined> {
   for (const tool of ["aria2c", "mktorrent", "opentracker"]) {
     const out = await new Deno.Command("sh", {
       args: ["-c", `command -v ${tool}`],
@@ -44,6 +81,7 @@ export async function missingTool(): Promise<string | undefined> {
     }).output();
     if (!out.success) return tool;
   }
+  if (options.time === false) return undefined;
   // Peak RSS and CPU time of the downloader come from GNU time (Debian package "time").
   const hasTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
   return hasTime ? undefined : "/usr/bin/time";
@@ -71,36 +109,58 @@ export async function makeTorrent(
   return m[1]!.toLowerCase();
 }
 
-/** An opentracker bound to loopback that accepts only the whitelisted info hashes. */
+/**
+ * The body of an HTTP GET of `url`, made behind `prefix` (from inside a testbed host, by a
+ * short `deno eval` there) or else from this process; throws if it cannot connect.
+ */
+async function httpGet(url: string, prefix?: string[]): Promise<Uint8Array> {
+  if (!prefix) return new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const code = `const r = await fetch(${JSON.stringify(url)});` +
+    "await Deno.stdout.write(new Uint8Array(await r.arrayBuffer()));";
+  const [cmd, args] = behind(prefix, Deno.execPath(), ["eval", "--quiet", code]);
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`GET ${url} failed: ${new TextDecoder().decode(out.stderr)}`);
+  return out.stdout;
+}
+
+/** An opentracker (on loopback or a testbed host) that accepts only the whitelisted info hashes. */
 export class Tracker {
   readonly announce: string;
   readonly #child: Deno.ChildProcess;
-  readonly #port: number;
+  readonly #base: string;
+  readonly #prefix: string[] | undefined;
 
-  private constructor(child: Deno.ChildProcess, port: number) {
+  private constructor(child: Deno.ChildProcess, base: string, prefix?: string[]) {
     this.#child = child;
-    this.#port = port;
-    this.announce = `http://127.0.0.1:${port}/announce`;
+    this.#base = base;
+    this.#prefix = prefix;
+    this.announce = `${base}/announce`;
   }
 
   /**
    * Starts opentracker in the foreground, chrooted to `dir` (which must hold `whitelist.txt`).
    * Debian builds opentracker in whitelist mode and refuses to keep root privileges, so as
-   * root it drops to `nobody`, and `dir` must be world-readable.
+   * root it drops to `nobody`, and `dir` must be world-readable. It listens on
+   * `options.host` (default 127.0.0.1), started behind `options.prefix` if given.
    */
-  static async start(dir: string, port: number): Promise<Tracker> {
+  static async start(
+    dir: string,
+    port: number,
+    options: { host?: string; prefix?: string[] } = {},
+  ): Promise<Tracker> {
     await Deno.writeTextFile(`${dir}/opentracker.conf`, "access.whitelist whitelist.txt\n");
     await Deno.chmod(dir, 0o755);
     const p = String(port);
-    const args = ["-i", "127.0.0.1", "-p", p, "-P", p, "-f", `${dir}/opentracker.conf`, "-d", dir];
+    const host = options.host ?? "127.0.0.1";
+    const args = ["-i", host, "-p", p, "-P", p, "-f", `${dir}/opentracker.conf`, "-d", dir];
     if (Deno.uid() === 0) args.push("-u", "nobody");
-    const child = new Deno.Command("opentracker", { args, stdout: "null", stderr: "null" })
-      .spawn();
-    const tracker = new Tracker(child, port);
+    const [cmd, all] = behind(options.prefix, "opentracker", args);
+    const child = new Deno.Command(cmd, { args: all, stdout: "null", stderr: "null" }).spawn();
+    const tracker = new Tracker(child, `http://${host}:${port}`, options.prefix);
     const end = Date.now() + 10_000;
     for (;;) {
       try {
-        await (await fetch(`http://127.0.0.1:${port}/stats`)).body?.cancel();
+        await httpGet(`${tracker.#base}/stats`, options.prefix);
         return tracker;
       } catch (e) {
         if (Date.now() > end) {
@@ -115,8 +175,8 @@ export class Tracker {
   /** Number of peers that announced themselves complete (seeders) for `infoHash`. */
   async seeders(infoHash: string): Promise<number> {
     const escaped = infoHash.replace(/../g, "%$&");
-    const res = await fetch(`http://127.0.0.1:${this.#port}/scrape?info_hash=${escaped}`);
-    const body = new TextDecoder("latin1").decode(await res.arrayBuffer());
+    const raw = await httpGet(`${this.#base}/scrape?info_hash=${escaped}`, this.#prefix);
+    const body = new TextDecoder("latin1").decode(raw);
     const m = /8:completei(\d+)e/.exec(body);
     return m ? Number(m[1]) : 0;
   }
@@ -137,13 +197,16 @@ export class Tracker {
 }
 
 /** Starts an aria2c seeder of `torrent` whose data file already sits in `dir`. */
-export function startSeeder(
-  torrent: string,
-  dir: string,
-  opts: { listenPort: number; dhtPort: number },
-): Deno.ChildProcess {
-  return new Deno.Command("aria2c", {
-    args: [...ARIA2_COMMON, ...SEEDER, `--log=${dir}/aria2.log`, ...where(dir, opts), torrent],
+export function startSeeder(torrent: string, dir: string, opts: Placement): Deno.ChildProcess {
+  const [cmd, args] = behind(opts.prefix, "aria2c", [
+    ...ARIA2_COMMON,
+    ...SEEDER,
+    `--log=${dir}/aria2.log`,
+    ...where(dir, opts),
+    torrent,
+  ]);
+  return new Deno.Command(cmd, {
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -164,7 +227,7 @@ export interface DownloadResult {
 export async function timedDownload(
   torrent: string,
   dir: string,
-  opts: { listenPort: number; dhtPort: number },
+  opts: Placement,
 ): Promise<DownloadResult> {
   const timeOut = `${dir}.time`;
   const ac = new AbortController();
@@ -178,6 +241,7 @@ export async function timedDownload(
       "aria2c",
       ...ARIA2_COMMON,
       ...DOWNLOADER,
+      ...EXIT_WHEN_DONE,
       ...where(dir, opts),
       torrent,
     ],
@@ -204,6 +268,103 @@ export async function timedDownload(
     rssMiB: num(/Maximum resident set size \(kbytes\): (\d+)/) / 1024,
     cpuSeconds: num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/),
   };
+}
+
+/**
+ * Stops an aria2c with SIGINT, its graceful shutdown (it tells the tracker it stopped;
+ * SIGTERM would skip that), then SIGKILL after `graceMs`.
+ */
+export async function stopGracefully(child: Deno.ChildProcess, graceMs = STOP_GRACE_MS) {
+  try {
+    child.kill("SIGINT");
+  } catch { /* already gone */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, graceMs);
+  try {
+    await child.status;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A running aria2c download; {@linkcode Download.done} resolves when every piece is verified. */
+export class Download {
+  /** performance.now() when aria2c's completion hook ran (all pieces verified, before seeding). */
+  readonly done: Promise<number>;
+  readonly #child: Deno.ChildProcess;
+
+  private constructor(child: Deno.ChildProcess, done: Promise<number>) {
+    this.#child = child;
+    this.done = done;
+    // A failure is seen by whoever awaits `done`; one nobody awaits (another failed first) is dropped.
+    done.catch(() => {});
+  }
+
+  /**
+   * Starts aria2c on `torrent` into `dir`. With `seed` it goes on seeding after completion
+   * (as a shoal downloader serves its verified pieces) until {@linkcode stop}; without, it
+   * exits once complete. `hook` is a scratch path for the completion hook's script.
+   */
+  static async start(
+    torrent: string,
+    dir: string,
+    opts: Placement & { seed: boolean; hook: string },
+  ): Promise<Download> {
+    await Deno.writeTextFile(opts.hook, `#!/bin/sh\necho "${DONE_MARK}"\n`, { mode: 0o755 });
+    const [cmd, args] = behind(opts.prefix, "aria2c", [
+      ...ARIA2_COMMON,
+      ...DOWNLOADER,
+      ...(opts.seed ? SEED_ON : EXIT_WHEN_DONE),
+      `--on-bt-download-complete=${opts.hook}`,
+      ...where(dir, opts),
+      torrent,
+    ]);
+    const child = new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return new Download(child, watch(child));
+  }
+
+  /** Stops aria2c (gracefully, see {@linkcode stopGracefully}) and waits for its exit. */
+  async stop(): Promise<void> {
+    await stopGracefully(this.#child);
+  }
+}
+
+/**
+ * Reads `child`'s stdout to its end (so the pipe never fills); resolves at the completion
+ * mark, rejects if aria2c exits without it or takes longer than {@link DOWNLOAD_TIMEOUT_MS}.
+ */
+function watch(child: Deno.ChildProcess): Promise<number> {
+  const stderr = new Response(child.stderr).text();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`aria2c download took over ${DOWNLOAD_TIMEOUT_MS} ms`));
+      stopGracefully(child);
+    }, DOWNLOAD_TIMEOUT_MS);
+    (async () => {
+      let text = "";
+      const dec = new TextDecoder();
+      for await (const chunk of child.stdout) {
+        text += dec.decode(chunk, { stream: true });
+        if (text.includes(DONE_MARK)) {
+          clearTimeout(timer);
+          resolve(performance.now());
+        }
+      }
+      const status = await child.status;
+      clearTimeout(timer);
+      reject(
+        new Error(`aria2c exited (code ${status.code}) before completion: ${text}${await stderr}`),
+      );
+    })().catch(reject);
+  });
 }
 
 /** Hex SHA-1 of a file, via sha1sum (fast on large files). */

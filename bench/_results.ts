@@ -126,13 +126,47 @@ export interface Results {
   lan: Part<LanJson>;
 }
 
+/** What one testbed host received over time: seconds since the start, cumulative bytes. */
+export interface RxSeries {
+  host: string;
+  t: number[];
+  bytes: number[];
+}
+
+/** One LAN case: each run's seconds for shoal and, if it ran, aria2. */
+export interface LanCase {
+  name: string;
+  seconds: number[];
+  ideal: number;
+  /** Absent in results from before the aria2 arm, or when aria2 is not installed. */
+  aria2?: number[];
+}
+
+/** The LAN flash crowd of one client: per run, every completion time ascending; the seeder's copies. */
+export interface LanCrowdRuns {
+  runs: number[][];
+  seederCopies: number[];
+}
+
 /** What bench/lan_bench.ts prints as its last line. */
 export interface LanJson {
   lan: {
     mib: number;
     runs: number;
-    cases: { name: string; seconds: number[]; ideal: number }[];
-    crowd: { ideal: number; bound: number; runs: number[][]; seederCopies: number[] };
+    cases: LanCase[];
+    crowd: LanCrowdRuns & {
+      ideal: number;
+      bound: number;
+      /** aria2's crowd, if it ran. */
+      aria2?: LanCrowdRuns;
+      /**
+       * Each downloader's received bytes during one crowd run per client (the
+       * run of the median last completion), sampled every `intervalMs`.
+       */
+      rate?: { intervalMs: number; shoal: RxSeries[]; aria2?: RxSeries[] };
+    };
+    /** The aria2c and opentracker setup, or why that arm did not run. */
+    aria2?: { settings: string } | { skipped: string };
   } | null;
   skipped?: string;
 }

@@ -257,6 +257,15 @@ export class Testbed {
 
   /** Bytes `host` has sent on its link so far (its eth0's counter, all protocols). */
   async txBytes(host: string): Promise<number> {
+    return (await this.#counters(host)).tx;
+  }
+
+  /** Bytes `host` has received on its link so far (its eth0's counter, all protocols). */
+  async rxBytes(host: string): Promise<number> {
+    return (await this.#counters(host)).rx;
+  }
+
+  async #counters(host: string): Promise<{ tx: number; rx: number }> {
     const out = await new Deno.Command("ip", {
       args: ["-n", this.ns(host), "-s", "-j", "link", "show", "eth0"],
       stdout: "piped",
@@ -264,9 +273,9 @@ export class Testbed {
     }).output();
     if (!out.success) throw new NetnsError(`Cannot read ${host}'s link counters`);
     const [link] = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-      stats64?: { tx?: { bytes?: number } };
+      stats64?: { tx?: { bytes?: number }; rx?: { bytes?: number } };
     }[];
-    return link?.stats64?.tx?.bytes ?? NaN;
+    return { tx: link?.stats64?.tx?.bytes ?? NaN, rx: link?.stats64?.rx?.bytes ?? NaN };
   }
 
   /** Removes every namespace made (their veths and the bridge go with them). */
