@@ -22,8 +22,12 @@ const logger = log("tracker", "server");
 
 /** Requests one client connection may have in progress before reading pauses. */
 export const MAX_IN_FLIGHT = 256;
-/** Client connections served at once; more are refused. */
-export const MAX_CLIENTS = 4096;
+/**
+ * Client connections served at once; more are refused. Each is a file
+ * descriptor: the tracker's open-file limit (`ulimit -n`) must be above it
+ * for the cap to be what refuses.
+ */
+export const MAX_CLIENTS = 16_384;
 
 /** Accepted connections, and a way to stop accepting (a `Deno.Listener` is one). */
 export type ConnListener = AsyncIterable<Deno.Conn> & { close(): void };
