@@ -34,8 +34,6 @@ interface Holder {
 }
 
 interface Waiter {
-  /** Its place in the queue (a ticket drawn when first refused). */
-  ticket: number;
   /** When it was last refused. */
   last: number;
 }
@@ -44,9 +42,16 @@ interface Waiter {
 export class UploadSlots {
   readonly #slots: number;
   readonly #holders = new Map<string, Holder>();
-  /** Downloaders refused lately, in the order they were first refused. */
+  /**
+   * Downloaders refused lately, in the order of their place in the queue (a
+   * Map keeps the order keys were added in). Those that stopped asking are
+   * removed lazily, when the front of the queue reaches them or a sweep
+   * runs, so that an admit costs O(slots) and not O(waiters): a seeder may
+   * have a crowd of thousands waiting (docs/SCALING.md).
+   */
   readonly #waiting = new Map<string, Waiter>();
-  #tickets = 0;
+  /** The queue's length at which the next full sweep of stale waiters runs. */
+  #sweepAt = 64;
 
   /** Slots for `slots` downloaders at a time (at least 1). */
   constructor(slots = UPLOAD_SLOTS) {
@@ -65,25 +70,49 @@ export class UploadSlots {
    * whose turn it is asks again (within about CHOKE_RETRY_MS).
    */
   admit(key: string, now: number): boolean {
-    // A newcomer's ticket comes before those of holders whose turn ends now.
-    const known = this.#holders.has(key) || this.#waiting.has(key);
-    const fresh = known ? -1 : this.#tickets++;
-    this.#expire(now);
+    const waiting = this.#waiting;
+    // A waiter that stopped asking has lost its place: it queues again, at the back.
+    const mine = waiting.get(key);
+    if (mine && now - mine.last >= WAITER_MS) waiting.delete(key);
+    const newcomer = !this.#holders.has(key) && !mine;
+    // Holders that went idle give their slot up; those whose turn is over while others wait
+    // join the back of the queue, behind a newcomer.
+    let rotated: string[] | null = null;
+    for (const [k, h] of this.#holders) {
+      if (now - h.last >= SLOT_IDLE_MS) {
+        this.#holders.delete(k);
+      } else if (now - h.since >= SLOT_TURN_MS && this.#someoneWaits(now)) {
+        this.#holders.delete(k);
+        (rotated ??= []).push(k);
+      }
+    }
+    if (newcomer) waiting.set(key, { last: now });
+    for (const k of rotated ?? []) waiting.set(k, { last: now });
     const h = this.#holders.get(key);
     if (h) {
       h.last = now;
       return true;
     }
-    const w = this.#waiting.get(key);
-    const ticket = w?.ticket ?? (fresh >= 0 ? fresh : this.#tickets++);
+    // Admitted if fewer live waiters than free slots are ahead of it.
+    const free = this.#slots - this.#holders.size;
     let ahead = 0;
-    for (const [k, o] of this.#waiting) if (k !== key && o.ticket < ticket) ahead++;
-    if (ahead < this.#slots - this.#holders.size) {
-      this.#waiting.delete(key);
+    for (const [k, w] of waiting) {
+      if (k === key) break;
+      if (now - w.last >= WAITER_MS) {
+        waiting.delete(k);
+        continue;
+      }
+      if (++ahead >= free) break;
+    }
+    if (ahead < free) {
+      waiting.delete(key);
       this.#holders.set(key, { since: now, last: now });
       return true;
     }
-    this.#waiting.set(key, { ticket, last: now });
+    const w = waiting.get(key);
+    if (w) w.last = now;
+    else waiting.set(key, { last: now });
+    if (waiting.size >= this.#sweepAt) this.#sweep(now);
     return false;
   }
 
@@ -99,16 +128,18 @@ export class UploadSlots {
     this.#waiting.delete(key);
   }
 
-  #expire(now: number): void {
-    for (const [k, w] of this.#waiting) if (now - w.last >= WAITER_MS) this.#waiting.delete(k);
-    for (const [k, h] of this.#holders) {
-      if (now - h.last >= SLOT_IDLE_MS) {
-        this.#holders.delete(k);
-      } else if (now - h.since >= SLOT_TURN_MS && this.#waiting.size > 0) {
-        // Its turn is over while others wait: it joins the back of the queue.
-        this.#holders.delete(k);
-        this.#waiting.set(k, { ticket: this.#tickets++, last: now });
-      }
+  /** True if a waiter still asks; the stale ones met at the front of the queue are removed. */
+  #someoneWaits(now: number): boolean {
+    for (const [k, w] of this.#waiting) {
+      if (now - w.last < WAITER_MS) return true;
+      this.#waiting.delete(k);
     }
+    return false;
+  }
+
+  /** Removes every stale waiter; the next sweep waits until the queue has doubled. */
+  #sweep(now: number): void {
+    for (const [k, w] of this.#waiting) if (now - w.last >= WAITER_MS) this.#waiting.delete(k);
+    this.#sweepAt = Math.max(64, 2 * this.#waiting.size);
   }
 }

@@ -93,6 +93,138 @@ Deno.test("upload slots: never more holders than slots, and everyone who keeps a
   );
 });
 
+/**
+ * The first implementation, which scans every waiter on every admit: the
+ * reference the queue with lazy expiry must agree with, call for call.
+ */
+class ReferenceSlots {
+  readonly #slots: number;
+  readonly #holders = new Map<string, Holder>();
+  readonly #waiting = new Map<string, Waiter>();
+  #tickets = 0;
+  constructor(slots: number) {
+    this.#slots = Math.max(1, Math.floor(slots));
+  }
+  get held(): number {
+    return this.#holders.size;
+  }
+  admit(key: string, now: number): boolean {
+    // A newcomer's ticket comes before those of holders whose turn ends now.
+    const known = this.#holders.has(key) || this.#waiting.has(key);
+    const fresh = known ? -1 : this.#tickets++;
+    this.#expire(now);
+    const h = this.#holders.get(key);
+    if (h) {
+      h.last = now;
+      return true;
+    }
+    const w = this.#waiting.get(key);
+    const ticket = w?.ticket ?? (fresh >= 0 ? fresh : this.#tickets++);
+    let ahead = 0;
+    for (const [k, o] of this.#waiting) if (k !== key && o.ticket < ticket) ahead++;
+    if (ahead < this.#slots - this.#holders.size) {
+      this.#waiting.delete(key);
+      this.#holders.set(key, { since: now, last: now });
+      return true;
+    }
+    this.#waiting.set(key, { ticket, last: now });
+    return false;
+  }
+  served(key: string, now: number): void {
+    const h = this.#holders.get(key);
+    if (h) h.last = now;
+  }
+  release(key: string): void {
+    this.#holders.delete(key);
+    this.#waiting.delete(key);
+  }
+
+  #expire(now: number): void {
+    for (const [k, w] of this.#waiting) if (now - w.last >= WAITER_MS) this.#waiting.delete(k);
+    for (const [k, h] of this.#holders) {
+      if (now - h.last >= SLOT_IDLE_MS) {
+        this.#holders.delete(k);
+      } else if (now - h.since >= SLOT_TURN_MS && this.#waiting.size > 0) {
+        // Its turn is over while others wait: it joins the back of the queue.
+        this.#holders.delete(k);
+        this.#waiting.set(k, { ticket: this.#tickets++, last: now });
+      }
+    }
+  }
+}
+
+interface Holder {
+  since: number;
+  last: number;
+}
+interface Waiter {
+  ticket: number;
+  last: number;
+}
+
+Deno.test("upload slots: the same answers as the scanning reference, call for call", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(
+        fc.record({
+          k: fc.integer({ min: 0, max: 4 }),
+          // Mostly quick re-asks, so that turns run out; now and then a pause past the idle and
+          // waiter limits.
+          dt: fc.oneof(
+            { weight: 30, arbitrary: fc.integer({ min: 0, max: 60 }) },
+            { weight: 1, arbitrary: fc.integer({ min: 0, max: 2500 }) },
+          ),
+          op: fc.constantFrom("admit", "admit", "admit", "served", "release"),
+        }),
+        { minLength: 1, maxLength: 400, size: "max" },
+      ),
+      (slots, calls) => {
+        const fast = new UploadSlots(slots);
+        const ref = new ReferenceSlots(slots);
+        let now = 0;
+        for (const [i, c] of calls.entries()) {
+          now += c.dt;
+          const key = `k${c.k}`;
+          if (c.op === "admit") {
+            assert.equal(fast.admit(key, now), ref.admit(key, now), `call ${i}`);
+          } else if (c.op === "served") {
+            fast.served(key, now);
+            ref.served(key, now);
+          } else {
+            fast.release(key);
+            ref.release(key);
+          }
+          assert.equal(fast.held, ref.held);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("upload slots: a queue of 10,000 that keeps asking gets its turns in the order it came", () => {
+  const s = new UploadSlots(4);
+  let now = 0;
+  const firstTurn: number[] = [];
+  const served = new Set<number>();
+  const ask = (k: number) => {
+    if (s.admit(`k${k}`, now) && !served.has(k)) {
+      served.add(k);
+      firstTurn.push(k);
+    }
+  };
+  for (let k = 0; k < 10_000; k++) ask(k);
+  // Everyone asks again every 400 ms for 40 s: 13 turns of 4.
+  for (let round = 0; round < 100; round++) {
+    now += 400;
+    for (let k = 0; k < 10_000; k++) ask(k);
+    assert.ok(s.held <= 4);
+  }
+  assert.ok(firstTurn.length >= 40, `${firstTurn.length} served`);
+  assert.deepEqual(firstTurn, firstTurn.map((_, i) => i));
+});
+
 /** Reads frames until one matches `want` or the connection ends. */
 async function next(frames: AsyncGenerator<Frame>): Promise<Frame> {
   const r = await frames.next();
