@@ -53,6 +53,8 @@ export interface SimOptions {
   uploadSlots?: number;
   /** Simulated time at which the run stops, ms. */
   untilMs: number;
+  /** Called at every simulated second with the downloaders done so far (for a progress line). */
+  progress?: (simMs: number, done: number) => void;
 }
 
 /** What a simulation measured. */
@@ -200,20 +202,41 @@ export function simulate(o: SimOptions): SimResult {
       done: null,
     };
   });
+  // The peers the trackers list as sources (online, with something reported), kept as the
+  // swarm changes so that a lookup costs O(answer), not O(swarm): 10,000 peers look up
+  // about once a second each.
+  const listed: number[] = [];
+  const listedAt = new Int32Array(nodes.length).fill(-1);
+  const list = (j: number) => {
+    if (listedAt[j]! >= 0) return;
+    listedAt[j] = listed.length;
+    listed.push(j);
+  };
+  const unlist = (j: number) => {
+    const at = listedAt[j]!;
+    if (at < 0) return;
+    const last = listed.pop()!;
+    if (last !== j) {
+      listed[at] = last;
+      listedAt[last] = at;
+    }
+    listedAt[j] = -1;
+  };
   const lookup = (me: number): LookupResult => {
     lookups++;
-    let sources: number[] = [];
-    for (let j = 0; j < nodes.length; j++) {
-      const n = nodes[j]!;
-      if (j !== me && n.online && n.reportedCount > 0) sources.push(j);
-    }
     const cap = o.maxLookupPeers ?? Infinity;
-    if (sources.length > cap) {
-      for (let k = 0; k < cap; k++) {
-        const r = k + Math.floor(random() * (sources.length - k));
-        [sources[k], sources[r]] = [sources[r]!, sources[k]!];
+    const others = listed.length - (listedAt[me]! >= 0 ? 1 : 0);
+    let sources: number[];
+    if (others <= cap) {
+      sources = listed.filter((j) => j !== me);
+    } else {
+      // A random `cap` of them, drawn without replacement.
+      const picked = new Set<number>();
+      while (picked.size < cap) {
+        const j = listed[Math.floor(random() * listed.length)]!;
+        if (j !== me) picked.add(j);
       }
-      sources = sources.slice(0, cap);
+      sources = [...picked];
     }
     const peers = sources.map((j) => {
       const n = nodes[j]!;
@@ -269,6 +292,10 @@ export function simulate(o: SimOptions): SimResult {
         n.conns.delete(a.conn);
         // Its last connection to j is gone: so is its upload slot there.
         if (j !== undefined && ![...n.conns.values()].includes(j)) nodes[j]!.slots?.release(`${i}`);
+        // As the driver does: the closed event follows.
+        if (j !== undefined) {
+          agenda.push(now, () => feed(i, { type: "closed", now, conn: a.conn, error: "closed" }));
+        }
         return;
       }
       case "report": {
@@ -282,6 +309,7 @@ export function simulate(o: SimOptions): SimResult {
             }
           }
           n.reportedText = null;
+          if (n.online && n.reportedCount > 0) list(i);
         });
         return;
       }
@@ -346,6 +374,7 @@ export function simulate(o: SimOptions): SimResult {
     if (!spec.seeder) left++;
     agenda.push(spec.joinAt ?? 0, () => {
       n.online = true;
+      if (n.reportedCount > 0) list(i);
       if (spec.seeder) return;
       n.session = new DownloadSession({
         name: "f.bin",
@@ -362,13 +391,20 @@ export function simulate(o: SimOptions): SimResult {
         if (n.session && n.done === null) left--;
         n.online = false;
         n.reportedCount = 0;
+        unlist(i);
       });
     }
   }
+  const downloaders = left;
+  let nextSecond = 1000;
   while (agenda.size > 0 && left > 0) {
     const [at, task] = agenda.pop();
     if (at > o.untilMs) break;
     now = at;
+    if (o.progress && now >= nextSecond) {
+      nextSecond = Math.floor(now / 1000) * 1000 + 1000;
+      o.progress(now, downloaders - left);
+    }
     task();
   }
   return {

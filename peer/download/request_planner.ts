@@ -9,7 +9,7 @@ import { log } from "../../shared/log.ts";
 import { parseEndpoint } from "../../shared/tracker_info.ts";
 import { pickPiece } from "./piece_picker.ts";
 import type { SessionAction } from "./session_events.ts";
-import type { Slot, Sources } from "./sources.ts";
+import { MAX_CONNECTIONS, type Slot, type Sources } from "./sources.ts";
 
 const logger = log("peer", "download");
 
@@ -29,8 +29,11 @@ export const SOURCE_STALL_MS = 5000;
  * peers for every piece (docs/SCALING.md).
  */
 export const ENDGAME_REQUESTS = 2;
-/** A peer that refused us an upload slot is asked again after about this long. */
-export const CHOKE_RETRY_MS = 500;
+/**
+ * A peer that refused us an upload slot is asked again after about this long
+ * (a slot that frees stays free until the next in line asks again).
+ */
+export const CHOKE_RETRY_MS = 250;
 /** The same for a source the trackers no longer list as online. */
 export const OFFLINE_STALL_MS = 1000;
 
@@ -74,24 +77,35 @@ export class RequestPlanner {
     // ties are then broken over the whole file, so the seeder's uplink carries distinct pieces.
     const window = sources.hasPartialPeer() ? Infinity : PICK_WINDOW;
     let nextRetry = Infinity;
-    for (const s of sources.slots.values()) {
-      if (s.dropped) continue;
-      if (s.conn === null) {
+    // New connections, while fewer than MAX_CONNECTIONS are open or opening; when more peers
+    // could be connected to than that, a random choice of them, so that a crowd whose lookups
+    // list the same peers in the same order does not all pick the same few.
+    const room = MAX_CONNECTIONS - sources.attached.size;
+    if (room > 0) {
+      const due: Slot[] = [];
+      for (const s of sources.slots.values()) {
         // A peer the trackers list as offline is tried again once they list it.
-        if (!s.listed) continue;
-        if (s.retryAt > now) {
-          nextRetry = Math.min(nextRetry, s.retryAt);
-          continue;
-        }
-        if (plan.grant !== null) this.#connect(s, plan.grant, out);
-        continue;
+        if (s.dropped || s.conn !== null || !s.listed) continue;
+        if (s.retryAt > now) nextRetry = Math.min(nextRetry, s.retryAt);
+        else due.push(s);
       }
-      if (!s.opened) continue;
+      if (due.length > room) {
+        for (let k = 0; k < room; k++) {
+          const r = k + Math.floor(this.#random() * (due.length - k));
+          [due[k], due[r]] = [due[r]!, due[k]!];
+        }
+        due.length = room;
+      }
+      if (plan.grant !== null) { for (const s of due) this.#connect(s, plan.grant, out); }
+    }
+    for (const s of sources.attached) {
+      if (s.dropped || !s.opened) continue;
       if (s.chokedUntil > now) {
         nextRetry = Math.min(nextRetry, s.chokedUntil);
         continue;
       }
-      while (s.requested.size < depth) {
+      const limit = s.choked ? 1 : depth;
+      while (s.requested.size < limit) {
         const p = pickPiece({
           n: this.#file.n,
           mine: this.#file.have,
@@ -107,7 +121,7 @@ export class RequestPlanner {
         });
         if (p < 0) break;
         sources.request(s, p);
-        out.push({ type: "request", conn: s.conn, piece: p });
+        out.push({ type: "request", conn: s.conn!, piece: p });
       }
     }
     this.nextRetry = nextRetry;
@@ -116,10 +130,11 @@ export class RequestPlanner {
   /**
    * The peer of slot `s` refused a request as choked (its upload slots are
    * taken): it is not asked again for {@linkcode CHOKE_RETRY_MS} (half to one
-   * and a half times, so that the refused do not all come back at once), and
-   * its stall clock restarts.
+   * and a half times, so that the refused do not all come back at once),
+   * then one piece at a time until it sends one, and its stall clock restarts.
    */
   choked(s: Slot, now: number): void {
+    s.choked = true;
     s.chokedUntil = now + CHOKE_RETRY_MS * (0.5 + this.#random());
     s.lastDataAt = now;
   }
@@ -131,8 +146,17 @@ export class RequestPlanner {
    * the pieces to other peers.
    */
   dropStalled(now: number, out: SessionAction[]): void {
-    for (const s of this.#sources.slots.values()) {
-      if (s.conn === null || !s.opened || s.requested.size === 0) continue;
+    const sources = this.#sources;
+    // At the cap with other peers waiting: a connection to a peer that has nothing we lack
+    // makes room for one of them.
+    const crowded = sources.attached.size >= MAX_CONNECTIONS && sources.hasCandidate(now);
+    for (const s of sources.attached) {
+      if (!s.opened) continue;
+      if (crowded && s.requested.size === 0 && !sources.hasWhatWeLack(s, this.#file.have)) {
+        out.push({ type: "close", conn: s.conn! });
+        continue;
+      }
+      if (s.requested.size === 0) continue;
       const limit = s.listed ? this.#stallMs : OFFLINE_STALL_MS;
       if (now - s.lastDataAt < limit) continue;
       logger.info("{addr} delivered nothing for {ms} ms: dropping its connection", {
@@ -140,7 +164,7 @@ export class RequestPlanner {
         ms: Math.round(now - s.lastDataAt),
       });
       s.lastDataAt = now;
-      out.push({ type: "close", conn: s.conn });
+      out.push({ type: "close", conn: s.conn! });
     }
   }
 

@@ -300,6 +300,7 @@ export class DownloadSession {
   #onVerified(s: Slot, piece: number, bytes: number, now: number, out: SessionAction[]): boolean {
     this.#sources.release(s, piece);
     s.failures = 0;
+    s.choked = false;
     s.lastDataAt = now;
     const have = this.#file.have;
     if (hasBit(have, piece)) {
@@ -355,9 +356,7 @@ export class DownloadSession {
   /** Closes every connection; the whole-file hash stops too unless it is what runs now. */
   #stopTransfers(out: SessionAction[]): void {
     if (this.#status === "D" || this.#status === "F") out.push({ type: "cancelHash" });
-    for (const s of this.#sources.slots.values()) {
-      if (s.conn !== null) out.push({ type: "close", conn: s.conn });
-    }
+    for (const s of this.#sources.attached) out.push({ type: "close", conn: s.conn! });
   }
 
   #finish(now: number, out: SessionAction[]): void {

@@ -9,7 +9,15 @@ import { parseEndpoint } from "../../shared/tracker_info.ts";
 import { CHOKE_RETRY_MS, ENDGAME_REQUESTS, SOURCE_STALL_MS } from "./request_planner.ts";
 import { DownloadSession, PARTIAL_REFRESH_MS, REFRESH_INTERVAL_MS } from "./session.ts";
 import type { SessionAction, SessionEvent } from "./session_events.ts";
-import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, IN_FLIGHT_BUDGET, MIN_DEPTH } from "./sources.ts";
+import {
+  BACKOFF_BASE_MS,
+  BACKOFF_MAX_MS,
+  IN_FLIGHT_BUDGET,
+  MAX_CONNECTIONS,
+  MAX_IDLE_SLOTS,
+  MIN_DEPTH,
+  Sources,
+} from "./sources.ts";
 import type { LookupResult } from "./tracker_answers.ts";
 
 const PS = 512 * 1024;
@@ -612,7 +620,7 @@ Deno.test("DownloadSession: alone with seeders it asks near the front of the fil
   assert.ok(crowd.length > 0 && crowd.every((p) => p >= 300), `in a crowd: ${crowd}`);
 });
 
-Deno.test("DownloadSession: a peer that refuses as choked is not asked again until its retry time, and its pieces go elsewhere", () => {
+Deno.test("DownloadSession: a peer that refuses as choked is not asked again until its retry time, then one piece at a time until it sends one; its pieces go elsewhere", () => {
   const s = newSession({ name: "", n: 2, steps: [] });
   assert.deepEqual(s.handle(ev.start(0, listing(A, B))), [act.connect(1, A), act.connect(2, B)]);
   assert.deepEqual(s.handle(ev.opened(1, 1)), act.requests(1, 0, 1));
@@ -631,10 +639,13 @@ Deno.test("DownloadSession: a peer that refuses as choked is not asked again unt
   const retryAt = 6 + CHOKE_RETRY_MS * 1.499;
   assert.ok(s.wakeAt <= retryAt, `wakes at ${s.wakeAt}`);
   assert.equal(requested(s.handle(ev.tick(retryAt - 1)), 1), 0);
-  // Then both pieces, still in flight from B, are asked of A too (end-game, two peers each).
-  assert.deepEqual(s.handle(ev.tick(retryAt)), act.requests(1, 0, 1));
+  // Then one piece, still in flight from B, is asked of A as a probe (end-game, two peers each),
+  // not a pipeline that would all come back refused.
+  assert.deepEqual(s.handle(ev.tick(retryAt)), act.requests(1, 0));
+  // A sends it: A is no longer choked, and the other piece is asked of it too.
+  assert.equal(requested(s.handle(ev.verified(retryAt + 1, 1, 0)), 1), 1);
   // A plain refusal (the peer lacks the piece) is for good on that connection.
-  assert.deepEqual(s.handle(ev.pieceRefused(retryAt + 1, 1, 0)), []);
+  assert.deepEqual(s.handle(ev.pieceRefused(retryAt + 2, 1, 1)), []);
   assert.equal(requested(s.handle(ev.tick(retryAt + 5000)), 1), 0);
 });
 
@@ -647,4 +658,57 @@ Deno.test("DownloadSession: in end-game a piece is asked of at most ENDGAME_REQU
     if (a.type === "connect") asks += requested(s.handle(ev.opened(1, a.conn)), a.conn);
   }
   assert.equal(asks, ENDGAME_REQUESTS);
+});
+
+Deno.test("DownloadSession: of 100 listed peers it connects to MAX_CONNECTIONS, a random choice, and replaces one that closes", () => {
+  const peers = addrs(100);
+  const s = newSession({ name: "", n: 64, steps: [] });
+  const out = s.handle(ev.start(0, listing(...peers)));
+  const connects = out.flatMap((a) => a.type === "connect" ? [a] : []);
+  assert.equal(connects.length, MAX_CONNECTIONS);
+  const ports = new Set(connects.map((a) => a.addr.port));
+  assert.equal(ports.size, MAX_CONNECTIONS, "one connection per peer");
+  // Not simply the first 40 of the answer: every member of a crowd gets the same answer.
+  assert.ok([...ports].some((p) => p >= 9001 + MAX_CONNECTIONS), `ports ${[...ports]}`);
+  const more = s.handle(ev.closed(5, connects[0]!.conn)).flatMap((a) =>
+    a.type === "connect" ? [a.addr.port] : []
+  );
+  assert.equal(more.length, 1);
+  assert.ok(!ports.has(more[0]!), "another peer, not the one in backoff");
+});
+
+Deno.test("DownloadSession: at MAX_CONNECTIONS with other peers listed, a peer that has nothing it lacks is closed", () => {
+  const n = 2;
+  const only0 = emptyBitfield(n);
+  setBit(only0, 0);
+  const have0 = encodeBase64(only0);
+  const peers = addrs(60);
+  const lookup: LookupResult = {
+    peers: peers.map((addr) => ({ user: addr, addr, have: have0 })),
+    grant: {},
+  };
+  const s = newSession({ name: "", n, have: [0], steps: [] });
+  const conns = s.handle(ev.start(0, lookup)).flatMap((a) => a.type === "connect" ? [a.conn] : []);
+  assert.equal(conns.length, MAX_CONNECTIONS);
+  for (const conn of conns) {
+    assert.deepEqual(s.handle({ type: "opened", now: 1, conn, have: have0 }), []);
+  }
+  // At the next check every one of them is closed, to make room for the 20 not tried yet.
+  const out = s.handle(ev.tick(PARTIAL_REFRESH_MS));
+  const closed = out.flatMap((a) => a.type === "close" ? [a.conn] : []);
+  assert.deepEqual(closed.sort((a, b) => a - b), [...conns].sort((a, b) => a - b));
+  const next = s.handle(ev.closed(PARTIAL_REFRESH_MS + 1, conns[0]!));
+  assert.equal(next.filter((a) => a.type === "connect").length, 1);
+});
+
+Deno.test("Sources: lookups that each name 50 new peers of a swarm of thousands do not grow its slots without end", () => {
+  const sources = new Sources(8);
+  for (let round = 0; round < 100; round++) {
+    const peers = Array.from({ length: 50 }, (_, i) => {
+      const addr = `10.0.${round}.${i}:6001`;
+      return { user: addr, addr, have: "all" };
+    });
+    sources.merge(peers);
+    assert.ok(sources.slots.size <= MAX_IDLE_SLOTS + 50, `${sources.slots.size} slots`);
+  }
 });

@@ -33,6 +33,21 @@ export const MAX_STRIKES = 2;
  * faster on loopback. Two connections share a transfer worker (worker_pool.ts).
  */
 export const MIN_CONNECTIONS = 2;
+/**
+ * Connections a download holds at once, at most (BitTorrent clients hold
+ * about 50 per torrent). Lookups in a large swarm name new peers every time;
+ * without a cap a downloader in a crowd of 1,000 would end up connected to
+ * all of them, each connection a TLS session with its own buffers, and its
+ * session would walk all of them on every event (docs/SCALING.md).
+ */
+export const MAX_CONNECTIONS = 40;
+/**
+ * Slots a download keeps for peers the last lookup did not list and that it
+ * has no connection to, at most: past it they are forgotten (a lookup that
+ * lists them again makes new ones). In a swarm of thousands each lookup names
+ * another random 50, and the slots would grow without end.
+ */
+export const MAX_IDLE_SLOTS = 100;
 /** Twice this is the wait before reconnecting after the first failure (500 ms); it doubles with each further one. */
 export const BACKOFF_BASE_MS = 250;
 /** The longest wait before reconnecting to a failing source. */
@@ -59,6 +74,12 @@ export interface Slot {
   lastDataAt: number;
   /** Until when the peer is not asked (it refused us an upload slot). */
   chokedUntil: number;
+  /**
+   * Its last answer was CHOKED and no piece has come since: it is asked one
+   * piece at a time (a probe), not a full pipeline that would all come back
+   * refused.
+   */
+  choked: boolean;
 }
 
 /** The slots of one download and what follows from them; see the module comment. */
@@ -67,6 +88,8 @@ export class Sources {
   readonly slots = new Map<string, Slot>();
   /** For each piece in flight, how many requests are out for it. */
   readonly inFlight = new Map<number, number>();
+  /** The slots with a connection open or opening (at most {@linkcode MAX_CONNECTIONS}). */
+  readonly attached = new Set<Slot>();
   /** For each piece, how many online peers have it. */
   availability: Uint32Array;
   /** The least of {@linkcode availability}. */
@@ -92,7 +115,7 @@ export class Sources {
   /** Connected peers. */
   get peerCount(): number {
     let c = 0;
-    for (const s of this.slots.values()) if (s.opened) c++;
+    for (const s of this.attached) if (s.opened) c++;
     return c;
   }
 
@@ -104,8 +127,16 @@ export class Sources {
   merge(peers: LookupResult["peers"]): void {
     const perPeer = peers.length === 0 ? 1 : Math.ceil(MIN_CONNECTIONS / peers.length);
     const listed = new Set(peers.map((p) => p.addr));
+    let idle = 0;
     for (const s of this.slots.values()) {
-      if (!listed.has(s.addr)) s.listed = false;
+      if (!listed.has(s.addr)) {
+        s.listed = false;
+        if (s.conn === null) idle++;
+      }
+    }
+    if (idle > MAX_IDLE_SLOTS) {
+      // Bans and strikes are kept by address, so nothing is lost but backoff.
+      for (const [key, s] of this.slots) if (!s.listed && s.conn === null) this.slots.delete(key);
     }
     for (const p of peers) {
       const has = p.have === "all" ? null : decodeBase64(p.have);
@@ -137,6 +168,7 @@ export class Sources {
           listed: true,
           lastDataAt: 0,
           chokedUntil: 0,
+          choked: false,
         });
       }
     }
@@ -157,6 +189,7 @@ export class Sources {
   attach(s: Slot, conn: number): void {
     s.conn = conn;
     this.#byConn.set(conn, s);
+    this.attached.add(s);
   }
 
   /** Connection `s.conn` opened; the peer has `have` ("all" or a base64 bitfield). */
@@ -171,9 +204,11 @@ export class Sources {
   closed(s: Slot, now: number): void {
     for (const p of [...s.requested]) this.release(s, p);
     if (s.conn !== null) this.#byConn.delete(s.conn);
+    this.attached.delete(s);
     s.conn = null;
     s.opened = false;
     s.refused.clear();
+    s.choked = false;
     s.failures++;
     s.retryAt = now + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** s.failures);
     this.recount();
@@ -197,12 +232,12 @@ export class Sources {
    * Requests to keep outstanding per connection, from the budget shared by
    * the connections that are open or opening for the first time (not those
    * retrying a peer that failed, which may be gone: they count once open,
-   * nor those choked at `now`).
+   * nor those choked: they are asked one piece at a time).
    */
   depth(now = 0): number {
     let open = 0;
-    for (const s of this.slots.values()) {
-      if (s.dropped || s.conn === null || s.chokedUntil > now) continue;
+    for (const s of this.attached) {
+      if (s.dropped || s.chokedUntil > now || s.choked) continue;
       if (s.opened || s.failures === 0) open++;
     }
     const share = Math.floor(IN_FLIGHT_BUDGET / Math.max(1, open));
@@ -212,10 +247,26 @@ export class Sources {
   /** Pieces already asked of this slot's peer address (over all its connections) or refused. */
   askedOf(slot: Slot): Set<number> {
     const asked = new Set(slot.refused);
-    for (const s of this.slots.values()) {
+    for (const s of this.attached) {
       if (s.addr === slot.addr) { for (const p of s.requested) asked.add(p); }
     }
     return asked;
+  }
+
+  /** True if the peer of slot `s` has a piece that `mine` lacks. */
+  hasWhatWeLack(s: Slot, mine: Uint8Array): boolean {
+    const has = s.has;
+    if (has === null) return true;
+    for (let i = 0; i < mine.length; i++) if ((has[i]! & ~mine[i]!) !== 0) return true;
+    return false;
+  }
+
+  /** True if a listed peer has no connection and may be connected to at `now`. */
+  hasCandidate(now: number): boolean {
+    for (const s of this.slots.values()) {
+      if (!s.dropped && s.conn === null && s.listed && s.retryAt <= now) return true;
+    }
+    return false;
   }
 
   /** True if a peer we may fetch from has only part of the file. */
