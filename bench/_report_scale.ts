@@ -4,9 +4,23 @@ import { GOAL, type ScaleResult } from "./_scale_result.ts";
 const f = (x: number | null | undefined, d = 1) =>
   x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
 
+/** Reads the last full run (bench/results/tracker_scale.json), or null when there is none. */
+export async function readScale(): Promise<ScaleResult | null> {
+  try {
+    return JSON.parse(
+      await Deno.readTextFile(new URL("./results/tracker_scale.json", import.meta.url)),
+    ) as ScaleResult;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
 /** The section's lines: what was run, the figures, and the goal. */
 export function scaleSection(r: ScaleResult | null): string[] {
-  if (!r) return ["Not measured: run `deno task bench:scale`."];
+  if (!r) {
+    return ["Not measured: run `deno task bench:scale` (bench/results/tracker_scale.json)."];
+  }
   const perConnKiB = r.loggedIn > 0
     ? (1024 * (r.primary.rssMiB - r.primary.rssBeforeMiB)) / r.loggedIn
     : NaN;

@@ -17,6 +17,8 @@ import { floorSection } from "./_report_floor.ts";
 import { trends } from "./_report_trends.ts";
 import { readTlsCost, tlsSection } from "./_report_tls.ts";
 import { lanCharts, lanSection } from "./_report_lan.ts";
+import { readScale, scaleSection } from "./_report_scale.ts";
+import { readSim, simSection } from "./_report_sim.ts";
 import {
   type Aria2Json,
   type FailoverJson,
@@ -182,6 +184,14 @@ async function markdown(
     "## On a shaped LAN",
     "",
     ...lanSection(r.lan, img),
+    "",
+    "## The swarm at scale (simulator)",
+    "",
+    ...simSection(await readSim()),
+    "",
+    "## The tracker at scale",
+    "",
+    ...scaleSection(await readScale()),
     "",
     "## What a GiB costs on this machine",
     "",
