@@ -1,19 +1,13 @@
 /** The report's "The tracker at scale" section, from the JSON line of `deno task bench:scale`. */
+import { readResult } from "./_results.ts";
 import { GOAL, type ScaleResult } from "./_scale_result.ts";
 
 const f = (x: number | null | undefined, d = 1) =>
   x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
 
 /** Reads the last full run (bench/results/tracker_scale.json), or null when there is none. */
-export async function readScale(): Promise<ScaleResult | null> {
-  try {
-    return JSON.parse(
-      await Deno.readTextFile(new URL("./results/tracker_scale.json", import.meta.url)),
-    ) as ScaleResult;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+export function readScale(): Promise<ScaleResult | null> {
+  return readResult<ScaleResult>("tracker_scale.json");
 }
 
 /** The section's lines: what was run, the figures, and the goal. */

@@ -1,17 +1,28 @@
 /** The report's "The swarm at scale (simulator)" section, from bench/results/sim.json (`deno task bench:sim`). */
 
-/** One case of bench/sim_bench.ts. */
+import { readResult } from "./_results.ts";
+
+/** What one case of bench/sim_bench.ts gave. */
 export interface SimCaseJson {
   name: string;
   peers: number;
+  mib: number;
+  /** Seconds until the last downloader was done (null: not all done). */
   lastDone: number | null;
+  firstDone: number | null;
+  /** Downloaders done by the end, and in all (those that leave early are not counted). */
   doneCount: number;
   downloaders: number;
+  /** The links' bound for the last one, s. */
   bound: number;
+  /** Tracker requests (lookups + reports) per second, per downloader and in all. */
   perPeerRps: number;
   totalRps: number;
+  /** Copies of the file the seeders' uplinks sent, together. */
   seederCopies: number;
+  /** Session events the run processed. */
   events: number;
+  simSeconds: number;
   wallSeconds: number;
 }
 
@@ -22,15 +33,8 @@ export interface SimJson {
 }
 
 /** Reads the last full run, or null when there is none. */
-export async function readSim(): Promise<SimJson | null> {
-  try {
-    return JSON.parse(
-      await Deno.readTextFile(new URL("./results/sim.json", import.meta.url)),
-    ) as SimJson;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+export function readSim(): Promise<SimJson | null> {
+  return readResult<SimJson>("sim.json");
 }
 
 /** The section's lines: what the simulator is, and its table. */

@@ -1,6 +1,6 @@
 /** The report's "What TLS costs" section, from bench/results/tls_cost.json (`deno task bench:tls`). */
 import { medianMinMax } from "./_stats.ts";
-import { mmm } from "./_results.ts";
+import { mmm, readResult } from "./_results.ts";
 
 interface Arm {
   seconds: number[];
@@ -19,14 +19,8 @@ export interface TlsCostJson {
 }
 
 /** Reads the last A/B run, or null when there is none. */
-export async function readTlsCost(): Promise<TlsCostJson | null> {
-  try {
-    const url = new URL("./results/tls_cost.json", import.meta.url);
-    return JSON.parse(await Deno.readTextFile(url)) as TlsCostJson;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+export function readTlsCost(): Promise<TlsCostJson | null> {
+  return readResult<TlsCostJson>("tls_cost.json");
 }
 
 /** The section's lines: the A/B table and what it is. */

@@ -232,3 +232,26 @@ export function peerRows(rows: Row[]): Row[] {
   const mib = Math.max(...multi);
   return rows.filter((r) => r.sizeMiB === mib).sort((a, b) => a.seeders - b.seeders);
 }
+
+const RESULTS = new URL("./results/", import.meta.url);
+
+/** The figures a benchmark saved as bench/results/`name`, or null when it has not been run. */
+export async function readResult<T>(name: string): Promise<T | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(new URL(name, RESULTS))) as T;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+/**
+ * Saves a benchmark's figures as bench/results/`name` for the report, laid
+ * out by `deno fmt` so that `deno task check` stays clean.
+ */
+export async function writeResult(name: string, value: unknown): Promise<void> {
+  await Deno.mkdir(RESULTS, { recursive: true });
+  const path = new URL(name, RESULTS).pathname;
+  await Deno.writeTextFile(path, JSON.stringify(value) + "\n");
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", path] }).output();
+}

@@ -11,35 +11,13 @@
 import { parseArgs } from "node:util";
 import { type SimOptions, type SimPeer, simulate } from "./sim/swarm_sim.ts";
 import { prng } from "../tests/_prng.ts";
+import { writeResult } from "./_results.ts";
+import type { SimCaseJson as SimCase } from "./_report_sim.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean" } } });
 const MBIT = 1e6;
 const PIECE = 512 * 1024;
 const LAN_MIB = 256;
-
-/** What one case gave. */
-interface SimCase {
-  name: string;
-  peers: number;
-  mib: number;
-  /** Seconds until the last downloader was done (null: not all done). */
-  lastDone: number | null;
-  firstDone: number | null;
-  /** Downloaders done by the end, and in all (those that leave early are not counted). */
-  doneCount: number;
-  downloaders: number;
-  /** The links' bound for the last one, s. */
-  bound: number;
-  /** Tracker requests (lookups + reports) per second, per downloader and in all. */
-  perPeerRps: number;
-  totalRps: number;
-  /** Copies of the file the seeders' uplinks sent, together. */
-  seederCopies: number;
-  /** Session events the run processed. */
-  events: number;
-  simSeconds: number;
-  wallSeconds: number;
-}
 
 function run(name: string, o: SimOptions, bound: number): SimCase {
   const t0 = performance.now();
@@ -184,11 +162,6 @@ for (const c of cases) {
 const report = { date: new Date().toISOString(), quick: values.quick ?? false, sim: cases };
 if (!values.quick) {
   // The report's section (bench/_report_sim.ts) reads it.
-  const here = new URL("./results/", import.meta.url);
-  await Deno.mkdir(here, { recursive: true });
-  const json = new URL("sim.json", here).pathname;
-  await Deno.writeTextFile(json, JSON.stringify(report) + "\n");
-  // Laid out by `deno fmt`, so that `deno task check` stays clean.
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", json] }).output();
+  await writeResult("sim.json", report);
 }
 console.log(JSON.stringify(report));

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { medianMinMax } from "./_stats.ts";
-import { mmm } from "./_results.ts";
+import { mmm, writeResult } from "./_results.ts";
 
 /** The last commit before TLS (issue 13): main after issue 12. */
 const LAST_PLAINTEXT = "88094ea";
@@ -105,10 +105,7 @@ const report = {
   sizes: results,
 };
 await Deno.mkdir(`${here}bench/results`, { recursive: true });
-const json = `${here}bench/results/tls_cost.json`;
-await Deno.writeTextFile(json, JSON.stringify(report) + "\n");
-// Laid out by `deno fmt`, so that `deno task check` stays clean.
-await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", json], cwd: here }).output();
+await writeResult("tls_cost.json", report);
 console.log(
   `TLS (${tlsCommit}) against plaintext (${plainCommit}), ${rounds} rounds × ${runs} downloads per arm; median (min-max)`,
 );

@@ -29,6 +29,7 @@ import { TrackerPair } from "../tests/harness/tracker_pair.ts";
 import { Fleet } from "./_scale_fleet.ts";
 import type { PeerStats } from "./_scale_peers.ts";
 import { makePlans, type ScalePlan, type ScaleRates, userName } from "./_scale_plan.ts";
+import { writeResult } from "./_results.ts";
 import { Probe, PROBE_USER } from "./_scale_probe.ts";
 import { openFileLimit, rssMiB } from "./_scale_proc.ts";
 import { formatTable, GOAL, type ProcessFigures, type ScaleResult } from "./_scale_result.ts";
@@ -375,12 +376,7 @@ async function main(): Promise<number> {
     }
     if (!o.quick) {
       // The report's section (bench/_report_scale.ts) reads it.
-      const dir = new URL("./results/", import.meta.url);
-      await Deno.mkdir(dir, { recursive: true });
-      const json = new URL("tracker_scale.json", dir).pathname;
-      await Deno.writeTextFile(json, JSON.stringify(r) + "\n");
-      // Laid out by `deno fmt`, so that `deno task check` stays clean.
-      await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", json] }).output();
+      await writeResult("tracker_scale.json", r);
     }
     console.log(JSON.stringify(r));
     return 0;
