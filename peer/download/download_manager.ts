@@ -13,13 +13,20 @@ import type { ServedFiles } from "../serve/served_files.ts";
 import type { TrackerClient } from "../tracker_client/tracker_client.ts";
 import type { Verifier } from "../verify/verifier.ts";
 import { partPathOf, sameDownload, sameFile } from "./download_records.ts";
-import { describeUnfinished, formatDownload } from "./download_view.ts";
+import {
+  describeUnfinished,
+  type DownloadInfo,
+  downloadInfo,
+  formatDownload,
+  type ViewOptions,
+} from "./download_view.ts";
 import { DownloadDriver } from "./driver.ts";
 import { FileError } from "./file_error.ts";
 import { checkDestFree, createDownload, resolveDest } from "./new_download.ts";
 import { checkPart, reportHeld } from "./resume_check.ts";
 import { type LookupResult, lookupSources, reportPieces } from "./tracker_answers.ts";
 import type { TransferPool } from "./worker_pool.ts";
+import type { DownloadCounters } from "./download_counters.ts";
 
 const logger = log("peer", "files");
 
@@ -33,6 +40,8 @@ export interface DownloadManagerDeps {
   id: string;
   verifier: Pick<Verifier, "hashFile" | "followPrefix">;
   notify: (line: string) => void;
+  /** Counts what the downloads fetch (for /metrics), if given. */
+  counters?: DownloadCounters;
   /** A download ended (complete or failed), whichever user it belongs to. */
   ended: (d: DownloadDriver) => Promise<void>;
 }
@@ -194,15 +203,25 @@ export class DownloadManager {
    * logged-in user's, or every user's (named) when nobody is logged in.
    */
   show(): string[] {
+    const views = this.#views();
+    if (views.length === 0) return ["no downloads"];
+    return views.map(([rec, options]) => formatDownload(rec, options));
+  }
+
+  /** The downloads of {@linkcode show} as structured entries (the web API's and page's). */
+  list(): DownloadInfo[] {
+    return this.#views().map(([rec, options]) => downloadInfo(rec, options));
+  }
+
+  /** What show() and list() show: each record (with its pieces) and its running download. */
+  #views(): [DownloadRecord, ViewOptions][] {
     const user = this.#user;
-    const recs = this.#deps.db.downloadList(user ?? undefined);
-    if (recs.length === 0) return ["no downloads"];
-    return recs.map((rec) => {
+    return this.#deps.db.downloadList(user ?? undefined).map((rec) => {
       const d = user === null ? undefined : this.#liveOf(rec);
       const full = d || rec.status === "C" || rec.status === "F"
         ? rec
         : this.#deps.db.withPieces(rec);
-      return formatDownload(full, { live: d, owner: user === null ? rec.user ?? "" : undefined });
+      return [full, { live: d, owner: user === null ? rec.user ?? "" : undefined }];
     });
   }
 
@@ -338,6 +357,7 @@ export class DownloadManager {
       pool: this.#deps.pool,
       wholeHasher: (path) => this.#deps.verifier.followPrefix(path),
       finished: (d) => this.#deps.ended(d),
+      counters: this.#deps.counters,
     });
     this.live.push(dl);
     dl.start(lookup);

@@ -1,13 +1,13 @@
 /**
- * peer/shell: the interactive shell, the peer's user interface. It reads one
- * command per line, runs it against the tracker client or the file service,
- * and prints short lines or exactly one line that begins with `error: `.
+ * peer/shell: the interactive shell. It reads one command per line, runs it
+ * on the command layer (peer/commands/, shared with the web API), and prints
+ * short lines or exactly one line that begins with `error: `.
  *
- * - `shell.ts`: the loop, the account and group commands, resuming a session
- * - `file_commands.ts`: upload_file, stop_share, the download commands, wait
- * - `command.ts`: what a command is and what it runs with
+ * - `shell.ts`: the loop
+ * - `progress_line.ts`: the live progress line of `wait` on a terminal
+ * - `command.ts`: what the loop runs with
  *
- * May import: `shared/`, `peer/shares/`, `peer/store/`, `peer/tracker_client/`.
+ * May import: `shared/`, `peer/commands/`, `peer/download/`.
  *
  * @module
  */
