@@ -11,6 +11,7 @@ import { MAX_KEEPALIVE_MS, MIN_KEEPALIVE_MS, VERSION } from "./shared/constants.
 import { describeError } from "./shared/errors.ts";
 import { retainFreedMemory } from "./shared/memory.ts";
 import { parseEndpoint, readTrackerInfo } from "./shared/tracker_info.ts";
+import { parseHttpOption } from "./shared/http_option.ts";
 import { caPathFor, readCa } from "./shared/tls/ca_file.ts";
 
 const USAGE = `usage: shoal tracker <tracker_info> <n> [options]
@@ -31,6 +32,8 @@ options:
                          (default <data-dir>/../cluster.key)
   --heartbeat <ms>       heartbeat interval on the tracker link (default 1000)
   --grace <ms>           how long a secondary waits for a lost primary (default 1000)
+  --http <addr>          serve a status page and /metrics on ip:port or a port (on
+                         127.0.0.1); off by default
   -h, --help             show this help`;
 
 const PEER_USAGE = `usage: shoal peer <ip>:<port> <tracker_info> [options]
@@ -44,6 +47,8 @@ options:
   --workers <n>          transfer workers (default 2 x the number of cores)
   --keepalive <ms>       keepalive interval with the trackers; silent for 3 intervals
                          means offline (default 1000)
+  --http <addr>          the web UI and JSON API: ip:port, a port (on 127.0.0.1), or off
+                         (default 127.0.0.1 on a port the OS picks; its URL is printed)
   -h, --help             show this help`;
 
 class UsageError extends Error {}
@@ -57,6 +62,15 @@ function intOption(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+function httpOption(v: string | undefined, usage: string) {
+  if (v === undefined) return null;
+  try {
+    return parseHttpOption(v);
+  } catch (err) {
+    throw new UsageError(`${describeError(err)}\n${usage}`);
+  }
+}
+
 async function tracker(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -66,6 +80,7 @@ async function tracker(args: string[]): Promise<number> {
       "cluster-key": { type: "string" },
       heartbeat: { type: "string" },
       grace: { type: "string" },
+      http: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -85,6 +100,7 @@ async function tracker(args: string[]): Promise<number> {
     clusterKey: values["cluster-key"],
     heartbeatMs: intOption(values.heartbeat, "heartbeat"),
     graceMs: intOption(values.grace, "grace"),
+    http: httpOption(values.http, TRACKER_USAGE) ?? undefined,
   });
 }
 
@@ -97,6 +113,7 @@ async function peer(args: string[]): Promise<number> {
       ca: { type: "string" },
       workers: { type: "string" },
       keepalive: { type: "string" },
+      http: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,7 +151,16 @@ async function peer(args: string[]): Promise<number> {
   }
   // No CA, no peer: it refuses to start rather than trust the first tracker it meets.
   const ca = await readCa(values.ca ?? caPathFor(positionals[1]!));
-  return await runPeer({ addr, trackers, ca, stateDir: values["state-dir"], workers, keepaliveMs });
+  const http = values.http === undefined ? undefined : httpOption(values.http, PEER_USAGE);
+  return await runPeer({
+    addr,
+    trackers,
+    ca,
+    stateDir: values["state-dir"],
+    workers,
+    keepaliveMs,
+    http,
+  });
 }
 
 /** Runs the command line; returns the exit code. */

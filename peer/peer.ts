@@ -6,6 +6,9 @@ import { envLogLevel, PEER_LOG_LEVEL, setupLogging } from "../shared/log.ts";
 import { type Endpoint, formatEndpoint } from "../shared/tracker_info.ts";
 import { SessionStore } from "./store/session_store.ts";
 import { runShell } from "./shell/shell.ts";
+import { type Ctx, resumeSession } from "./commands/mod.ts";
+import { startWebServer, type WebServer } from "./web/mod.ts";
+import { isLoopback } from "../shared/http_option.ts";
 import { TrackerClient } from "./tracker_client/tracker_client.ts";
 import { FileService } from "./shares/file_service.ts";
 import { defaultWorkers } from "./download/worker_pool.ts";
@@ -26,6 +29,8 @@ export interface PeerOptions {
   workers?: number;
   /** Keepalive interval with the trackers (ms); default 1000. */
   keepaliveMs?: number;
+  /** Where the web UI and JSON API listen; default 127.0.0.1 on a port the OS picks; null: none. */
+  http?: Endpoint | null;
 }
 
 /** Runs a peer until its shell ends; returns the process exit code. */
@@ -37,13 +42,19 @@ export async function runPeer(options: PeerOptions): Promise<number> {
   // One key pair per process; the trackers certify it at login.
   const identity = await PeerIdentity.create({ ca: options.ca, client });
   const output = (line: string) => writeStdout(`${line}\n`);
+  let web: WebServer | null = null;
+  /** What the peer tells the user unasked goes to the page too. */
+  const notify = (line: string) => {
+    output(line);
+    web?.events.notice(line);
+  };
   const files = new FileService({
     addr: options.addr,
     stateDir,
     client,
     identity,
     workers: options.workers ?? defaultWorkers(),
-    notify: output,
+    notify,
   });
   try {
     await files.listen();
@@ -62,6 +73,7 @@ export async function runPeer(options: PeerOptions): Promise<number> {
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
+      await web?.close();
       watch.stop();
       identity.close();
       await files.away();
@@ -87,18 +99,42 @@ export async function runPeer(options: PeerOptions): Promise<number> {
       // Not every platform has every signal (Windows has no SIGTERM).
     }
   }
+  // One session for the shell and the web API: a login on either is the peer's.
+  const ctx: Ctx = {
+    files,
+    output: notify,
+    client,
+    identity,
+    addr: formatEndpoint(options.addr),
+    store: new SessionStore(stateDir),
+    user: null,
+  };
   try {
+    await resumeSession(ctx);
+    const http = options.http === undefined ? { hostname: "127.0.0.1", port: 0 } : options.http;
+    if (http !== null) {
+      web = await startWebServer({ hostname: http.hostname, port: http.port, ctx });
+      // On stderr, as Jupyter does: stdout carries the shell's answers only.
+      writeStderr(`web UI: ${web.url}\n`);
+      if (!isLoopback(http.hostname)) {
+        writeStderr(`warning: the web UI listens on ${http.hostname}, not only on this machine\n`);
+      }
+    }
     await runShell({
-      files,
+      ...ctx,
       input: Deno.stdin.readable,
       output,
       prompt: writeStdout,
-      client,
-      identity,
-      addr: formatEndpoint(options.addr),
-      store: new SessionStore(stateDir),
       interactive: Deno.stdin.isTerminal(),
-    });
+      terminal: Deno.stdout.isTerminal(),
+      columns: () => {
+        try {
+          return Deno.consoleSize().columns;
+        } catch {
+          return 80;
+        }
+      },
+    }, ctx);
   } finally {
     // Also when a signal began the stop and the input then ended: wait for it to finish.
     await stop();
@@ -121,8 +157,16 @@ export function defaultStateDir(addr: Endpoint): string {
 const encoder = new TextEncoder();
 
 function writeStdout(text: string): void {
+  writeAll(Deno.stdout, text);
+}
+
+function writeStderr(text: string): void {
+  writeAll(Deno.stderr, text);
+}
+
+function writeAll(to: { writeSync(p: Uint8Array): number }, text: string): void {
   const bytes = encoder.encode(text);
   try {
-    for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-  } catch { /* stdout closed: nothing sensible to do */ }
+    for (let off = 0; off < bytes.length;) off += to.writeSync(bytes.subarray(off));
+  } catch { /* closed: nothing sensible to do */ }
 }

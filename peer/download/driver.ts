@@ -17,6 +17,7 @@ import type { SessionAction, SessionEvent } from "./session_events.ts";
 import { LookupRefused, type LookupResult } from "./tracker_answers.ts";
 import type { WorkerEvent } from "./transfer_protocol.ts";
 import type { TransferPool } from "./worker_pool.ts";
+import type { DownloadCounters } from "./download_counters.ts";
 
 const logger = log("peer", "download");
 
@@ -33,6 +34,8 @@ export interface DownloadDeps {
   wholeHasher: (path: string) => PrefixHash;
   /** Called when the download ends (complete or failed). */
   finished: (d: DownloadDriver) => Promise<void>;
+  /** Counts verified and rejected pieces, if given. */
+  counters?: DownloadCounters;
   /** Breaks ties between equally rare pieces; default Math.random. */
   random?: () => number;
 }
@@ -250,8 +253,13 @@ export class DownloadDriver {
       case "opened":
         return this.#feed({ type: "opened", now, conn, have: e.have });
       case "done":
+        if (this.#deps.counters) {
+          this.#deps.counters.bytesReceived += e.bytes;
+          this.#deps.counters.piecesVerified++;
+        }
         return this.#feed({ type: "verified", now, conn, piece: e.piece, bytes: e.bytes });
       case "bad":
+        if (this.#deps.counters) this.#deps.counters.piecesRejected++;
         return this.#feed({ type: "bad", now, conn, piece: e.piece });
       case "rejected":
         return this.#feed({

@@ -97,6 +97,13 @@ export interface PieceServerOptions {
   uploadSlots?: number;
 }
 
+/** A piece server's counters. */
+export interface ServerStats {
+  bytesSent: number;
+  piecesSent: number;
+  connections: number;
+}
+
 /** Serves pieces to other peers. */
 export class PieceServer {
   #listener: PieceConnections;
@@ -110,12 +117,23 @@ export class PieceServer {
   /** Open admitted connections per downloader identity: its slot is released with the last. */
   #perIdentity = new Map<string, number>();
   #done: Promise<void>;
+  #bytesSent = 0;
+  #piecesSent = 0;
 
   constructor(listener: PieceConnections, opts: PieceServerOptions) {
     this.#listener = listener;
     this.#opts = opts;
     this.#slots = new UploadSlots(opts.uploadSlots);
     this.#done = this.#accept();
+  }
+
+  /** What this server has sent since it started, and its open connections (for /metrics). */
+  get stats(): ServerStats {
+    return {
+      bytesSent: this.#bytesSent,
+      piecesSent: this.#piecesSent,
+      connections: this.#conns.size,
+    };
   }
 
   /** Stops listening and closes every connection. */
@@ -337,6 +355,8 @@ export class PieceServer {
     fh.seekSync(off, Deno.SeekMode.Start);
     readFullySync(fh, buf);
     await fc.sendData(tag >>> 0, buf);
+    this.#bytesSent += buf.length;
+    this.#piecesSent++;
     this.#slots.served(who, performance.now());
   }
 }

@@ -12,6 +12,7 @@ import { log } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { ServedFile } from "./served_files.ts";
 import type { ServerIdentity } from "./piece_listener.ts";
+import type { ServerStats } from "./piece_server.ts";
 import type { ServerCommand, ServerEvent } from "./server_protocol.ts";
 import { UPLOAD_SLOTS } from "./upload_slots.ts";
 
@@ -37,6 +38,8 @@ export class ServerPool {
   #workers: Worker[] = [];
   #onChanged: (group: string, name: string) => void;
   #verify = new MessageChannel();
+  /** Each worker's last counters. */
+  #stats: ServerStats[] = [];
 
   private constructor(onChanged: (group: string, name: string) => void) {
     this.#onChanged = onChanged;
@@ -61,6 +64,7 @@ export class ServerPool {
             if (e.type === "listening") resolve();
             else if (e.type === "error") reject(new Error(e.error));
             else if (e.type === "changed") pool.#onChanged(e.group, e.name);
+            else if (e.type === "stats") pool.#stats[i] = e;
           };
           w.onerror = (ev) => {
             ev.preventDefault();
@@ -112,6 +116,17 @@ export class ServerPool {
    */
   get verifyPort(): MessagePort {
     return this.#verify.port1;
+  }
+
+  /** The workers' counters summed (as of their last report, at most about a second old). */
+  get stats(): ServerStats {
+    const sum: ServerStats = { bytesSent: 0, piecesSent: 0, connections: 0 };
+    for (const s of this.#stats) {
+      sum.bytesSent += s.bytesSent;
+      sum.piecesSent += s.piecesSent;
+      sum.connections += s.connections;
+    }
+    return sum;
   }
 
   /** Serves (or updates) a file in every worker. */

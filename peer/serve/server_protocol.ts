@@ -33,4 +33,6 @@ export type ServerEvent =
   | { type: "listening" }
   | { type: "error"; error: string }
   | { type: "changed"; group: string; name: string }
+  /** The worker's counters, sent about every second while they change. */
+  | { type: "stats"; bytesSent: number; piecesSent: number; connections: number }
   | { type: "closed" };

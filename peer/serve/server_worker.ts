@@ -38,6 +38,22 @@ async function unchanged(f: ServedFile): Promise<boolean> {
   return false;
 }
 
+/** How often the worker's counters go to the main thread (only when they changed). */
+const STATS_MS = 1000;
+let statsTimer: ReturnType<typeof setInterval> | undefined;
+
+function reportStats(): void {
+  let last = "";
+  statsTimer = setInterval(() => {
+    if (!server) return;
+    const s = server.stats;
+    const now = `${s.bytesSent} ${s.connections}`;
+    if (now === last) return;
+    last = now;
+    post({ type: "stats", ...s });
+  }, STATS_MS);
+}
+
 self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
   const m = ev.data;
   switch (m.type) {
@@ -57,6 +73,7 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
           uploadSlots: m.uploadSlots,
         });
         post({ type: "listening" });
+        reportStats();
       } catch (err) {
         post({ type: "error", error: describeError(err) });
       }
@@ -86,6 +103,7 @@ self.onmessage = async (ev: MessageEvent<ServerCommand>) => {
       server?.revoke(m.news);
       break;
     case "close":
+      clearInterval(statsTimer);
       await server?.close();
       post({ type: "closed" });
       break;

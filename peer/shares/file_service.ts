@@ -15,6 +15,7 @@ import { type Endpoint, formatEndpoint } from "../../shared/tracker_info.ts";
 import type { DownloadDriver } from "../download/driver.ts";
 import { DownloadManager, type WaitOptions } from "../download/download_manager.ts";
 import { FileError } from "../download/file_error.ts";
+import { DownloadCounters } from "../download/download_counters.ts";
 import { Verifier } from "../verify/verifier.ts";
 import { type FileMeta, PeerDb, type ShareRecord } from "../store/peer_db.ts";
 import { defaultServerWorkers, ServerPool } from "../serve/server_pool.ts";
@@ -53,6 +54,8 @@ export class FileService {
   readonly db: PeerDb;
   readonly served = new ServedFiles();
   readonly downloads: DownloadManager;
+  /** What the downloads have fetched (for /metrics). */
+  readonly counters = new DownloadCounters();
   server: ServerPool | null = null;
   #opts: FileServiceOptions;
   #pool: WorkerPool;
@@ -93,6 +96,7 @@ export class FileService {
       verifier: this.#verifier,
       notify: opts.notify,
       ended: (d) => this.#finished(d),
+      counters: this.counters,
     });
     opts.identity.onChange((tls) => this.#showIdentity(tls));
   }
