@@ -13,6 +13,14 @@ import { TrackerServer } from "./server/server.ts";
 import { trackerIdentity } from "./server/tracker_cert.ts";
 import { Store } from "./store/store.ts";
 import { Presence } from "./server/presence.ts";
+import type { NodeObserver } from "./replication/replica.ts";
+import {
+  startStatusServer,
+  type StatusServer,
+  TrackerMetrics,
+  type TrackerStatus,
+} from "./server/status_http.ts";
+import type { Endpoint } from "../shared/tracker_info.ts";
 
 const logger = log("tracker");
 
@@ -24,6 +32,8 @@ export interface TrackerOptions {
   clusterKey?: string;
   heartbeatMs?: number;
   graceMs?: number;
+  /** Where to serve the status page and /metrics; none when not given. */
+  http?: Endpoint;
 }
 
 /** The default data folder of tracker `n`. */
@@ -37,6 +47,8 @@ export interface RunningTracker {
   node: TrackerNode;
   server: TrackerServer;
   presence: Presence;
+  /** The status page's address, with `http`. */
+  statusOrigin?: string;
   stop(): Promise<void>;
 }
 
@@ -68,6 +80,20 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   const store = new Store(`${dataDir}/tracker.db`);
   // Reads the node's state through the node: a snapshot adopted later replaces it.
   const presence = new Presence(() => node.state, () => performance.now());
+  let failovers = 0;
+  let metrics: TrackerMetrics | null = null;
+  // Presence observes the node; failovers are counted on the way.
+  const observer: NodeObserver = {
+    applied: (entry, result) => presence.applied(entry, result),
+    reset: (state) => presence.reset(state),
+    promoted: () => {
+      failovers++;
+      metrics?.promoted();
+      presence.promoted();
+    },
+    demoted: () => presence.demoted(),
+    online: (session) => presence.online(session),
+  };
   const node: TrackerNode = new TrackerNode({
     n: opts.n,
     trackers,
@@ -77,11 +103,28 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     identity,
     heartbeatMs: opts.heartbeatMs ?? 1000,
     graceMs: opts.graceMs ?? 1000,
-    observer: presence,
+    observer,
     requests: (ctx) => new ClientRequests(ctx),
   });
   presence.reset(node.state);
   const server = new TrackerServer(listener, node, key, presence);
+  let status: StatusServer | null = null;
+  if (opts.http) {
+    const read = (): TrackerStatus => trackerStatus({ node, server, presence, store, failovers });
+    metrics = new TrackerMetrics(read);
+    server.onAnswered = (cmd, ms, ok) => metrics!.answered(cmd, ms, ok);
+    try {
+      status = await startStatusServer(opts.http, { status: read, metrics });
+    } catch (err) {
+      await server.close();
+      store.close();
+      throw new ConfigError(
+        `Cannot serve the status page on ${formatEndpoint(opts.http)}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    logger.info("Status page and /metrics on {origin}", { origin: status.origin });
+  }
   node.start();
   logger.info("Tracker {n} listening on {addr}, data in {dir}", {
     n: opts.n,
@@ -93,8 +136,10 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
     node,
     server,
     presence,
+    statusOrigin: status?.origin,
     stop() {
       stopped ??= (async () => {
+        await status?.close();
         await server.close();
         await node.stop();
         store.close();
@@ -119,4 +164,44 @@ export async function runTracker(opts: TrackerOptions): Promise<number> {
   await t.stop();
   logger.info("Tracker {n} stopped", { n: opts.n });
   return 0;
+}
+
+/** What the status page and /metrics show, read from the running parts. */
+function trackerStatus(t: {
+  node: TrackerNode;
+  server: TrackerServer;
+  presence: Presence;
+  store: Store;
+  failovers: number;
+}): TrackerStatus {
+  const s = t.node.status() as {
+    tracker: number;
+    role: string;
+    epoch: number;
+    index: number;
+    commitIndex: number;
+    catchingUp: boolean;
+    conflicts: TrackerStatus["conflicts"];
+    other: TrackerStatus["other"];
+  };
+  const state = t.node.state;
+  const first = t.store.firstIndex();
+  return {
+    tracker: s.tracker,
+    role: s.role,
+    epoch: s.epoch,
+    index: s.index,
+    commitIndex: s.commitIndex,
+    catchingUp: s.catchingUp,
+    other: s.other,
+    lag: s.other.connected && typeof s.other.index === "number" ? s.index - s.other.index : null,
+    peersOnline: t.presence.onlineCount(),
+    connections: t.server.connections,
+    users: state.users.size,
+    groups: state.groups.size,
+    files: state.files.size,
+    opLog: first === 0 ? 0 : s.index - first + 1,
+    failovers: t.failovers,
+    conflicts: s.conflicts,
+  };
 }

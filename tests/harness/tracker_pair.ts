@@ -28,6 +28,8 @@ export interface PairOptions {
   env?: Record<string, string>;
   /** The temporary directory's name prefix (default `shoal-e2e-`). */
   dirPrefix?: string;
+  /** Extra `shoal tracker` arguments for both, e.g. `["--http", "127.0.0.1:0"]`. */
+  trackerArgs?: string[];
 }
 
 /**
@@ -117,6 +119,7 @@ export class TrackerPair {
       this.keyPath,
       ...flag("--heartbeat", o.heartbeatMs === undefined ? HEARTBEAT_MS : o.heartbeatMs),
       ...flag("--grace", o.graceMs === undefined ? GRACE_MS : o.graceMs),
+      ...(o.trackerArgs ?? []),
     ], { prefix: o.prefix, denoFlags: o.denoFlags, env: o.env });
     this.trackers[n - 1] = t;
     this.#all.push(t);

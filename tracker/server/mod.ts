@@ -8,6 +8,7 @@
  * - `requests.ts`, `client_requests.ts`: a request from decoding to answer
  * - `passwords.ts`: password hashes; `presence.ts`: online peers, watches
  * - `console.ts`: the tracker's stdin commands
+ * - `status_http.ts`: the `--http` status page and `/metrics` (prom-client)
  *
  * May import: `shared/`, `tracker/state/`, `tracker/replication/`.
  *

@@ -49,6 +49,13 @@ export class TrackerServer {
     this.#done = this.#accept();
   }
 
+  /**
+   * Called for each answered client request: its command (as sent, or `?`),
+   * its time in ms (a watch's includes the time it was held), and whether
+   * it succeeded. For /metrics.
+   */
+  onAnswered?: (cmd: string, ms: number, ok: boolean) => void;
+
   /** Number of open connections (clients and the link). */
   get connections(): number {
     return this.#conns.size;
@@ -135,6 +142,7 @@ export class TrackerServer {
 
   async #answer(fc: FramedConn, msg: Message, watching: Set<string>): Promise<void> {
     let res: Message;
+    const began = this.onAnswered ? performance.now() : 0;
     try {
       res = await this.#reply(msg, watching);
     } catch (err) {
@@ -144,6 +152,11 @@ export class TrackerServer {
       });
       res = failResponse(typeof msg.id === "string" ? msg.id : null, "internal error");
     }
+    this.onAnswered?.(
+      typeof msg.cmd === "string" ? msg.cmd : "?",
+      performance.now() - began,
+      res.ok === true,
+    );
     await fc.send(res).catch(() => {});
   }
 
