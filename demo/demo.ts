@@ -4,12 +4,16 @@
  * generated 64 MiB file from two peers, downloads it on the third with
  * progress shown, kills the primary tracker halfway through to show the swarm
  * carry on, checks the SHA-1, prints time and throughput, and cleans up. The
- * processes are driven through tests/harness, as the tests and benchmarks do.
+ * peers' web UIs are printed at the start; with `--stay <seconds>` (or
+ * SHOAL_DEMO_STAY) the swarm stays up that long at the end to look at them.
+ * The processes are driven through tests/harness, as the tests and benchmarks do.
  */
+import { parseArgs } from "node:util";
 import { sha1OfFile, writeRandomFile } from "../tests/harness/files.ts";
 import type { PeerShell } from "../tests/harness/shell.ts";
 import { Swarm } from "../tests/harness/swarm.ts";
 import { delay } from "../tests/harness/wait.ts";
+import { WebClient } from "../tests/harness/web_client.ts";
 
 const SIZE_MIB = Number(Deno.env.get("SHOAL_DEMO_MIB") ?? 64);
 /** Share of the download after which the primary tracker is killed. */
@@ -68,8 +72,20 @@ async function download(s: Swarm, carol: PeerShell, dest: string): Promise<numbe
   return secs;
 }
 
+/** Seconds the swarm stays up after the demo: `--stay <s>`, else SHOAL_DEMO_STAY, else 0. */
+function staySeconds(): number {
+  const { values } = parseArgs({ args: Deno.args, options: { stay: { type: "string" } } });
+  const text = values.stay ?? Deno.env.get("SHOAL_DEMO_STAY") ?? "0";
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > 86_400) {
+    throw new DemoError(`--stay must be a number of seconds from 0 to 86400, not "${text}"`);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const stay = staySeconds();
   const pair = { heartbeatMs: null, graceMs: null, dirPrefix: "shoal-demo-" };
   const s = await Swarm.start({ pair, dirPrefix: "shoal-demo-" });
   try {
@@ -80,6 +96,10 @@ async function main(): Promise<void> {
       await s.start("bob"),
       await s.start("carol"),
     ];
+    say("each peer serves its web UI and JSON API (open a URL in a browser on this machine):");
+    for (const p of [alice, bob, carol]) {
+      console.log(`   ${p.label}  ${(await WebClient.of(p)).url}`);
+    }
     say("three peers: alice creates group g1, bob and carol join, alice accepts them");
     for (const p of [alice, bob, carol]) {
       await run(p, `create_user ${p.label} pw-${p.label}`);
@@ -113,9 +133,24 @@ async function main(): Promise<void> {
     );
     say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (got !== want) throw new DemoError("The downloaded file differs from the original");
+    if (stay > 0) {
+      say(`the swarm stays up for ${stay} s: look at the web UIs above (Ctrl-C ends it)`);
+      await staying(stay);
+    }
   } finally {
     await s.close();
   }
+}
+
+/** Resolves after `secs`, or at Ctrl-C. */
+async function staying(secs: number): Promise<void> {
+  const stop = Promise.withResolvers<void>();
+  const onInt = () => stop.resolve();
+  Deno.addSignalListener("SIGINT", onInt);
+  const timer = setTimeout(onInt, secs * 1000);
+  await stop.promise;
+  clearTimeout(timer);
+  Deno.removeSignalListener("SIGINT", onInt);
 }
 
 if (import.meta.main) {
