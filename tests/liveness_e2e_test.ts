@@ -192,7 +192,12 @@ Deno.test("a download ends as [F] with the reason when its user leaves the group
     }, { timeoutMs: 10_000, what: "the download of a member who left to fail" });
     assert.match(left, /not a member of group g1/);
     // The seeder withdraws the file; e holds part of it, so it stays in the group with e as
-    // its only (partial) source: e's download is stalled, not failed.
+    // its only (partial) source: e's download is stalled, not failed. First the trackers must
+    // have heard of e's pieces (reports go out in batches; under load the first can lag).
+    await waitFor(async () => {
+      const row = parseListFiles(await e.run(`list_files ${GROUP}`)).get("big.bin");
+      return row !== undefined && row.partial >= 1;
+    }, { timeoutMs: 10_000, what: "the trackers to list e as a partial holder" });
     await seeders[0]!.ok(`stop_share ${GROUP} big.bin`);
     const stalled = await waitFor(async () => {
       const line = await e.line("big.bin");
