@@ -81,14 +81,12 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   // Reads the node's state through the node: a snapshot adopted later replaces it.
   const presence = new Presence(() => node.state, () => performance.now());
   let failovers = 0;
-  let metrics: TrackerMetrics | null = null;
   // Presence observes the node; failovers are counted on the way.
   const observer: NodeObserver = {
     applied: (entry, result) => presence.applied(entry, result),
     reset: (state) => presence.reset(state),
     promoted: () => {
       failovers++;
-      metrics?.promoted();
       presence.promoted();
     },
     demoted: () => presence.demoted(),
@@ -111,8 +109,8 @@ export async function startTracker(opts: TrackerOptions): Promise<RunningTracker
   let status: StatusServer | null = null;
   if (opts.http) {
     const read = (): TrackerStatus => trackerStatus({ node, server, presence, store, failovers });
-    metrics = new TrackerMetrics(read);
-    server.onAnswered = (cmd, ms, ok) => metrics!.answered(cmd, ms, ok);
+    const metrics = new TrackerMetrics(read);
+    server.onAnswered = (cmd, ms, ok) => metrics.answered(cmd, ms, ok);
     try {
       status = await startStatusServer(opts.http, { status: read, metrics });
     } catch (err) {
@@ -174,27 +172,12 @@ function trackerStatus(t: {
   store: Store;
   failovers: number;
 }): TrackerStatus {
-  const s = t.node.status() as {
-    tracker: number;
-    role: string;
-    epoch: number;
-    index: number;
-    commitIndex: number;
-    catchingUp: boolean;
-    conflicts: TrackerStatus["conflicts"];
-    other: TrackerStatus["other"];
-  };
+  const s = t.node.status();
   const state = t.node.state;
   const first = t.store.firstIndex();
   return {
-    tracker: s.tracker,
-    role: s.role,
-    epoch: s.epoch,
-    index: s.index,
-    commitIndex: s.commitIndex,
-    catchingUp: s.catchingUp,
-    other: s.other,
-    lag: s.other.connected && typeof s.other.index === "number" ? s.index - s.other.index : null,
+    ...s,
+    lag: s.other.connected ? s.index - s.other.index : null,
     peersOnline: t.presence.onlineCount(),
     connections: t.server.connections,
     users: state.users.size,
@@ -202,6 +185,5 @@ function trackerStatus(t: {
     files: state.files.size,
     opLog: first === 0 ? 0 : s.index - first + 1,
     failovers: t.failovers,
-    conflicts: s.conflicts,
   };
 }

@@ -11,7 +11,6 @@ import type { ShellOptions } from "./command.ts";
 import { progressLine, redraw } from "./progress_line.ts";
 
 export type { ShellOptions };
-export { humanSize, table } from "../commands/format.ts";
 
 /** The prompt shown before each line when the input is a terminal. */
 export const PROMPT = "shoal> ";

@@ -5,7 +5,8 @@ import { MAX_CONTROL_FRAME } from "../../shared/constants.ts";
 import type { Message } from "../../shared/frame.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { SessionStore } from "../store/session_store.ts";
-import { humanSize, PROMPT, runShell } from "./shell.ts";
+import { PROMPT, runShell } from "./shell.ts";
+import { humanSize } from "../commands/format.ts";
 import { TrackerClient, type TrackerResult } from "../tracker_client/tracker_client.ts";
 import { testCa, testIdentity } from "../serve/_test_identities.ts";
 

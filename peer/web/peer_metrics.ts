@@ -4,7 +4,8 @@
  * state. The counters live where the work happens (the download driver, the
  * piece-server workers); this reads them at each scrape.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
+import { totalCounter } from "../../shared/metrics.ts";
 import type { Ctx } from "../commands/command.ts";
 import type { DownloadInfo } from "../download/download_view.ts";
 
@@ -19,21 +20,6 @@ const STATE_NAMES: Record<DownloadInfo["state"], string> = {
   W: "waiting",
 };
 
-/** A counter that reports a total kept elsewhere. */
-function total(registry: Registry, name: string, help: string, read: () => number): void {
-  let seen = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const now = read();
-      if (now > seen) this.inc(now - seen);
-      seen = Math.max(seen, now);
-    },
-  });
-}
-
 /** The registry of one peer. */
 export function peerMetrics(ctx: Ctx): Registry {
   const registry = new Registry();
@@ -41,36 +27,31 @@ export function peerMetrics(ctx: Ctx): Registry {
   const server = () => files?.server?.stats ?? { bytesSent: 0, piecesSent: 0, connections: 0 };
   const counters = () =>
     files?.counters ?? { bytesReceived: 0, piecesVerified: 0, piecesRejected: 0 };
-  total(
-    registry,
-    "shoal_peer_received_bytes_total",
-    "Bytes of verified pieces downloaded",
-    () => counters().bytesReceived,
-  );
-  total(
-    registry,
-    "shoal_peer_sent_bytes_total",
-    "Bytes of pieces served to other peers",
-    () => server().bytesSent,
-  );
-  total(
-    registry,
-    "shoal_peer_pieces_verified_total",
-    "Downloaded pieces that passed SHA-1",
-    () => counters().piecesVerified,
-  );
-  total(
-    registry,
-    "shoal_peer_pieces_rejected_total",
-    "Downloaded pieces that failed SHA-1 (their sender was dropped)",
-    () => counters().piecesRejected,
-  );
-  total(
-    registry,
-    "shoal_peer_pieces_sent_total",
-    "Pieces served to other peers",
-    () => server().piecesSent,
-  );
+  totalCounter(registry, {
+    name: "shoal_peer_received_bytes_total",
+    help: "Bytes of verified pieces downloaded",
+    read: () => counters().bytesReceived,
+  });
+  totalCounter(registry, {
+    name: "shoal_peer_sent_bytes_total",
+    help: "Bytes of pieces served to other peers",
+    read: () => server().bytesSent,
+  });
+  totalCounter(registry, {
+    name: "shoal_peer_pieces_verified_total",
+    help: "Downloaded pieces that passed SHA-1",
+    read: () => counters().piecesVerified,
+  });
+  totalCounter(registry, {
+    name: "shoal_peer_pieces_rejected_total",
+    help: "Downloaded pieces that failed SHA-1 (their sender was dropped)",
+    read: () => counters().piecesRejected,
+  });
+  totalCounter(registry, {
+    name: "shoal_peer_pieces_sent_total",
+    help: "Pieces served to other peers",
+    read: () => server().piecesSent,
+  });
   new Gauge({
     name: "shoal_peer_connections",
     help:

@@ -49,7 +49,11 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
     server = Deno.serve({
       hostname: opts.hostname,
       port: opts.port,
-      onListen: (addr) => ready.resolve(addr),
+      // The guard exists before the first request can be handled.
+      onListen: (addr) => {
+        guard = { secret, hosts: hostsFor(addr.hostname, addr.port), cookie: `shoal_${addr.port}` };
+        ready.resolve(addr);
+      },
       onError: (err) => {
         logger.warn("Web request failed: {error}", { error: describeError(err) });
         return fail(500, "internal error", "refused");
@@ -62,7 +66,6 @@ export function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   }
   return ready.promise.then((addr) => {
     const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-    guard = { secret, hosts: hostsFor(addr.hostname, addr.port), cookie: `shoal_${addr.port}` };
     const origin = `http://${host}:${addr.port}`;
     return {
       url: `${origin}/?token=${secret}`,

@@ -14,7 +14,7 @@ import type { ClusterCa } from "../../shared/tls/ca.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import type { LivenessView } from "../state/commands.ts";
 import type { LogEntry } from "../state/ops.ts";
-import type { TrackerState } from "../state/state.ts";
+import type { Conflict, TrackerState } from "../state/state.ts";
 import type { Store } from "../store/store.ts";
 import { entriesAfter } from "./catch_up.ts";
 import { serveCatchUp } from "./catch_up_serve.ts";
@@ -28,6 +28,25 @@ import type { Role, TrackerView } from "./roles.ts";
 import { afterDialFailure, nextEpoch, rolesDisagree, shouldLead } from "./roles.ts";
 
 export type { NodeObserver };
+
+/** What {@linkcode TrackerNode.status} reports. */
+export type NodeStatus = {
+  tracker: number;
+  role: Role;
+  epoch: number;
+  /** The last op applied here. */
+  index: number;
+  /** When it was applied (Unix ms), or null before any. */
+  appliedAt: number | null;
+  commitIndex: number;
+  catchingUp: boolean;
+  conflicts: Conflict[];
+  /** Writes made alone during a partition, waiting to be merged. */
+  mergePending: number;
+  other:
+    | { connected: true; role: Role; epoch: number; index: number; live: boolean }
+    | { connected: false };
+};
 
 const logger = log("tracker", "replication");
 
@@ -149,8 +168,8 @@ export class TrackerNode {
     this.#links.current?.conn.close();
   }
 
-  /** A summary for the console and for tests. */
-  status(): Record<string, unknown> {
+  /** A summary for the console, the status page and tests. */
+  status(): NodeStatus {
     const l = this.#links.current;
     const r = this.#replica;
     return {

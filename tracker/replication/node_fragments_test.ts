@@ -3,7 +3,6 @@
  * broken or cut transfer closes the link, and the next one starts clean.
  */
 import assert from "node:assert/strict";
-import type { Message } from "../../shared/frame.ts";
 import { fileArgs, Harness } from "../state/_test_harness.ts";
 import { loadClusterKey } from "./cluster_key.ts";
 import { dialLink, type Link } from "./link.ts";
@@ -76,7 +75,7 @@ Deno.test("a broken snapshot transfer closes the link; the tracker takes the nex
     link.conn.close();
     await waitFor(
       "the cut link gone",
-      () => (t2.node.status().other as Message).connected === false,
+      () => t2.node.status().other.connected === false,
     );
     assert.deepEqual(t2.node.state.toSnapshot(), own);
     assert.equal(t2.node.status().catchingUp, true, "it still waits to catch up");

@@ -8,23 +8,17 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { describeError } from "../../shared/errors.ts";
+import { totalCounter } from "../../shared/metrics.ts";
 import { log } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/tracker_info.ts";
 import { READ_COMMANDS, WRITE_COMMANDS } from "../state/commands.ts";
-import type { Conflict } from "../state/state.ts";
+import type { NodeStatus } from "../replication/node.ts";
 import { conflictLine } from "./console.ts";
 
 const logger = log("tracker", "http");
 
-/** What the status page shows, read at each request. */
-export interface TrackerStatus {
-  tracker: number;
-  role: string;
-  epoch: number;
-  index: number;
-  commitIndex: number;
-  catchingUp: boolean;
-  other: { connected: boolean; role?: string; epoch?: number; index?: number };
+/** What the status page shows, read at each request: the node's status and the state's sizes. */
+export type TrackerStatus = NodeStatus & {
   /** Ops the other tracker is behind this one (negative: ahead); null when not connected. */
   lag: number | null;
   peersOnline: number;
@@ -35,15 +29,13 @@ export interface TrackerStatus {
   /** Entries kept in the op log. */
   opLog: number;
   failovers: number;
-  conflicts: Conflict[];
-}
+};
 
 /** The tracker's metrics; the server and the node feed it. */
 export class TrackerMetrics {
   readonly registry = new Registry();
   #requests: Histogram<"cmd" | "ok">;
   #count: Counter<"cmd" | "ok">;
-  #failovers: Counter;
 
   constructor(status: () => TrackerStatus) {
     this.#requests = new Histogram({
@@ -59,10 +51,10 @@ export class TrackerMetrics {
       labelNames: ["cmd", "ok"],
       registers: [this.registry],
     });
-    this.#failovers = new Counter({
+    totalCounter(this.registry, {
       name: "shoal_tracker_failovers_total",
       help: "Times this tracker became primary since it started",
-      registers: [this.registry],
+      read: () => status().failovers,
     });
     const gauge = (name: string, help: string, read: (s: TrackerStatus) => number) =>
       new Gauge({
@@ -112,11 +104,6 @@ export class TrackerMetrics {
     const labels = { cmd: known ? cmd : "other", ok: ok ? "true" : "false" };
     this.#requests.observe(labels, ms / 1000);
     this.#count.inc(labels);
-  }
-
-  /** This tracker became primary. */
-  promoted(): void {
-    this.#failovers.inc();
   }
 }
 
